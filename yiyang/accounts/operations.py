@@ -1,0 +1,58 @@
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from yiyang.accounts.models import ApiToken, User, hash_token, new_raw_token
+from yiyang.audit.operations import audit_record
+from yiyang.core.errors import DomainError
+
+MAX_ACTIVE_TOKENS = 20
+
+
+@transaction.atomic
+def token_create(*, user: User, name: str, days: int | None = None) -> tuple[ApiToken, str]:
+    """Create a bearer token; returns the row and the raw token, which is never stored."""
+    name = (name or "").strip()
+    if not name:
+        raise DomainError(_("Give the token a name."), field="name")
+    if len(name) > 64:
+        raise DomainError(_("The name is too long (64 characters at most)."), field="name")
+    days = settings.YIYANG_API_TOKEN_TTL_DAYS if days is None else days
+    if not 1 <= days <= 366:
+        raise DomainError(_("A token lives between 1 and 366 days."), field="days")
+    User.objects.select_for_update().filter(pk=user.pk).first()
+    now = timezone.now()
+    active = ApiToken.objects.filter(user=user, revoked_at__isnull=True, expires_at__gt=now).count()
+    if active >= MAX_ACTIVE_TOKENS:
+        raise DomainError(_("Too many active tokens; revoke one first."), field="name", status=409, code="too_many_tokens")
+    raw = new_raw_token()
+    token = ApiToken.objects.create(user=user, name=name, key_hash=hash_token(raw), prefix=raw[:10], expires_at=now + timedelta(days=days))
+    audit_record(actor=user, action="token.create", obj=token, detail={"name": name})
+    return token, raw
+
+
+@transaction.atomic
+def token_revoke(*, token: ApiToken, actor: User) -> ApiToken:
+    token = ApiToken.objects.select_for_update().get(pk=token.pk)
+    if token.revoked_at is None:
+        token.revoked_at = timezone.now()
+        token.save(update_fields=["revoked_at", "updated_at"])
+        audit_record(actor=actor, action="token.revoke", obj=token)
+    return token
+
+
+def token_authenticate(raw: str) -> User | None:
+    """The user behind an active bearer token, or None."""
+    if not raw or not raw.startswith("yy_"):
+        return None
+    token = ApiToken.objects.select_related("user").filter(key_hash=hash_token(raw)).first()
+    if token is None or not token.is_active or not token.user.is_active:
+        return None
+    now = timezone.now()
+    # Touch at most once a minute: a busy client must not write on every request.
+    if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=1):
+        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+    return token.user

@@ -1,0 +1,49 @@
+"""Roles and what each may do. Pages, API and menus ask `can()`; scope is separate (scope.py)."""
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Role(models.TextChoices):
+    ADMIN = "admin", _("System administrator")
+    CITY_OFFICER = "city_officer", _("City civil-affairs officer")
+    COUNTY_OFFICER = "county_officer", _("County civil-affairs officer")
+    WORKER = "worker", _("Township / community worker")
+    OPERATOR = "operator", _("96345 hotline operator")
+    DISPATCHER = "dispatcher", _("Provider dispatcher")
+    CAREGIVER = "caregiver", _("Caregiver")
+    ASSESSOR = "assessor", _("Assessor")
+    INSPECTOR = "inspector", _("Inspector")
+    REPORTER = "reporter", _("Reporting unit")
+    VOLUNTEER = "volunteer", _("Volunteer")
+    FAMILY = "family", _("Family member")
+    ELDER = "elder", _("Elder")
+
+
+OFFICERS = {Role.ADMIN, Role.CITY_OFFICER, Role.COUNTY_OFFICER}
+REGION_STAFF = OFFICERS | {Role.WORKER, Role.OPERATOR, Role.ASSESSOR}
+
+# Capability -> roles that hold it. One table, read by menus, views and endpoints.
+CAPABILITIES: dict[str, set[str]] = {
+    "elder.view": REGION_STAFF | {Role.DISPATCHER, Role.CAREGIVER, Role.VOLUNTEER, Role.FAMILY, Role.ELDER},
+    "elder.list": REGION_STAFF | {Role.DISPATCHER, Role.CAREGIVER, Role.VOLUNTEER, Role.FAMILY},
+    "elder.register": OFFICERS | {Role.WORKER, Role.OPERATOR},
+    "elder.update": OFFICERS | {Role.WORKER},
+    "elder.archive": OFFICERS | {Role.WORKER},
+    "elder.transfer": OFFICERS,
+    "elder.import": OFFICERS,
+    "elder.export": OFFICERS,
+    "elder.unmask": OFFICERS | {Role.WORKER, Role.OPERATOR},
+    "access_log.view": OFFICERS,
+    "region.view": set(Role.values),
+    "user.manage": {Role.ADMIN},
+    "token.manage": set(Role.values),
+}
+
+
+def can(user, capability: str) -> bool:
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return False
+    if user.is_superuser:
+        return True
+    return user.role in CAPABILITIES.get(capability, set())

@@ -1,0 +1,52 @@
+"""What a user may see. Every list, detail, count and export goes through here.
+
+A scope has three parts: the regions (subtrees of the division tree), the provider a
+dispatcher or caregiver works for, and relationships to elders (family, self).
+Out of scope is answered as 404 by the callers, so existence never leaks.
+"""
+
+from dataclasses import dataclass
+
+from yiyang.accounts.roles import Role
+
+
+@dataclass(frozen=True)
+class Scope:
+    everything: bool = False
+    region_paths: tuple[str, ...] = ()
+    provider_id: int | None = None
+    user_id: int | None = None
+    # Region-wide roles see the elders of their regions; others only related elders.
+    sees_region_elders: bool = False
+
+
+NOTHING = Scope()
+REGION_ELDER_ROLES = {Role.CITY_OFFICER, Role.COUNTY_OFFICER, Role.WORKER, Role.OPERATOR, Role.ASSESSOR}
+
+
+def scope_of(user) -> Scope:
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return NOTHING
+    cached = getattr(user, "_yiyang_scope", None)
+    if cached is not None:
+        return cached
+    if user.is_superuser or user.role == Role.ADMIN:
+        scope = Scope(everything=True, user_id=user.pk, sees_region_elders=True)
+    else:
+        paths = tuple(sorted(user.regions.values_list("path", flat=True)))
+        scope = Scope(
+            region_paths=paths,
+            provider_id=user.provider_id if user.role in (Role.DISPATCHER, Role.CAREGIVER) else None,
+            user_id=user.pk,
+            sees_region_elders=user.role in REGION_ELDER_ROLES,
+        )
+    user._yiyang_scope = scope
+    return scope
+
+
+def region_codes_visible(user) -> list[str] | None:
+    """Codes of the top regions a user sees; None means all."""
+    scope = scope_of(user)
+    if scope.everything:
+        return None
+    return [p.strip("/").split("/")[-1] for p in scope.region_paths]

@@ -1,0 +1,35 @@
+"""The JSON API at /api/v1/: one NinjaAPI, bearer-token or session auth, errors mapped in one place."""
+
+from django.http import HttpRequest
+from ninja import NinjaAPI
+from ninja.security import HttpBearer, SessionAuth
+
+from yiyang.accounts.operations import token_authenticate
+from yiyang.core.api_errors import install_error_handlers
+
+
+class BearerToken(HttpBearer):
+    def authenticate(self, request: HttpRequest, token: str):
+        user = token_authenticate(token)
+        if user is not None:
+            request.user = user
+        return user
+
+
+api = NinjaAPI(
+    title="Yiyang API",
+    version="1",
+    description="Yiyang (颐养) elderly-care platform. Authenticate with `POST /api/v1/auth/token`, then send `Authorization: Bearer <token>`.",
+    urls_namespace="api",
+    auth=[BearerToken(), SessionAuth()],
+    docs_url="/docs",
+)
+install_error_handlers(api)
+
+from yiyang.accounts.api import router as accounts_router  # noqa: E402
+from yiyang.people.api import router as people_router  # noqa: E402
+from yiyang.regions.api import router as regions_router  # noqa: E402
+
+api.add_router("/auth", accounts_router)
+api.add_router("/regions", regions_router)
+api.add_router("/elders", people_router)

@@ -1,0 +1,19 @@
+from yiyang.audit.models import AuditEvent
+
+
+def audit_record(
+    *, actor, action: str, obj=None, object_type: str = "", object_id: str = "", region=None, purpose: str = "", detail: dict | None = None
+) -> AuditEvent:
+    """Write one audit row; call it inside the operation's transaction."""
+    if obj is not None:
+        object_type = object_type or obj._meta.label_lower
+        object_id = object_id or str(obj.pk)
+    return AuditEvent.objects.create(
+        actor=actor if getattr(actor, "is_authenticated", False) else None,
+        action=action,
+        object_type=object_type,
+        object_id=object_id,
+        region=region,
+        purpose=purpose,
+        detail=detail or {},
+    )

@@ -1,0 +1,142 @@
+"""Demo set-up: accounts for every role with stable usernames, a provider, a few linked elders."""
+
+import secrets
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+from django.conf import settings
+from django.db import transaction
+
+from yiyang.accounts.models import User
+from yiyang.accounts.roles import Role
+from yiyang.homecare.models import Provider
+from yiyang.people.models import Elder, ElderLink, Gender, LivingArrangement
+from yiyang.regions.models import Level, Region
+from yiyang.regions.operations import regions_load_lishui
+
+CITY = "331100"
+LIANDU = "331102"
+# 紫金街道, a street of 莲都区: the demo township worker's area.
+WORKER_TOWNSHIP = "331102001"
+
+
+@dataclass(frozen=True)
+class DemoAccount:
+    username: str
+    role: str
+    display_name: str
+    regions: tuple[str, ...] = ()
+    superuser: bool = False
+
+
+def demo_accounts() -> list[DemoAccount]:
+    accounts = [
+        DemoAccount("admin", Role.ADMIN, "系统管理员", (CITY,), superuser=True),
+        DemoAccount("city-officer", Role.CITY_OFFICER, "市民政局 王科长", (CITY,)),
+    ]
+    for county in Region.objects.filter(level=Level.COUNTY).order_by("code"):
+        accounts.append(DemoAccount(f"county-{county.code}", Role.COUNTY_OFFICER, f"{county.name}民政局", (county.code,)))
+    accounts += [
+        DemoAccount("operator", Role.OPERATOR, "96345 话务员 李敏", (CITY,)),
+        DemoAccount("dispatcher", Role.DISPATCHER, "派单员 陈刚"),
+        DemoAccount("caregiver", Role.CAREGIVER, "护理员 周丽"),
+        DemoAccount("worker", Role.WORKER, "社区工作者 吴芳", (WORKER_TOWNSHIP,)),
+        DemoAccount("assessor", Role.ASSESSOR, "评估员 郑强", (LIANDU,)),
+        DemoAccount("inspector", Role.INSPECTOR, "检查员 孙伟", (CITY,)),
+        DemoAccount("reporter", Role.REPORTER, "市卫生健康委 填报员", (CITY,)),
+        DemoAccount("volunteer", Role.VOLUNTEER, "志愿者 刘洋"),
+        DemoAccount("family", Role.FAMILY, "家属 张晓梅"),
+        DemoAccount("elder", Role.ELDER, "张桂英"),
+    ]
+    return accounts
+
+
+def demo_password(var_dir: Path) -> tuple[str, bool]:
+    """The password of every demo account: YIYANG_DEMO_PASSWORD, or one generated once and kept in var/."""
+    import os
+
+    configured = os.environ.get("YIYANG_DEMO_PASSWORD")
+    if configured:
+        return configured, True
+    path = var_dir / "demo-password.txt"
+    if path.exists():
+        return path.read_text().strip(), False
+    password = "yy-" + secrets.token_urlsafe(9)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(password + "\n")
+    path.chmod(0o600)
+    return password, False
+
+
+@transaction.atomic
+def demo_provider() -> Provider:
+    liandu = Region.objects.get(code=LIANDU)
+    provider, created = Provider.objects.get_or_create(
+        name="丽水颐康居家养老服务中心", defaults={"region": liandu, "licence_no": "331102-YL-0001"}
+    )
+    if created:
+        provider.service_regions.set(Region.objects.filter(parent=liandu))
+    return provider
+
+
+DEMO_ELDERS = [
+    # name, gender, birth date, township code, living arrangement, address
+    ("张桂英", Gender.FEMALE, date(1941, 3, 12), WORKER_TOWNSHIP, LivingArrangement.ALONE, "紫金街道 大众街 18号 2单元 301"),
+    ("李春生", Gender.MALE, date(1938, 11, 2), WORKER_TOWNSHIP, LivingArrangement.EMPTY_NEST, "紫金街道 解放街 52号"),
+    ("王美华", Gender.FEMALE, date(1950, 6, 21), "331102002", LivingArrangement.WITH_FAMILY, "岩泉街道 城北路 9号"),
+    ("陈土根", Gender.MALE, date(1946, 1, 30), "331121001", LivingArrangement.ALONE, "鹤城街道 江滨路 33号"),
+    ("刘阿菊", Gender.FEMALE, date(1935, 9, 8), "331127100", LivingArrangement.EMPTY_NEST, "鹤溪街道 民族路 7号"),
+]
+
+
+@transaction.atomic
+def demo_elders() -> list[Elder]:
+    elders = []
+    for name, gender, born, township, living, address in DEMO_ELDERS:
+        region = Region.objects.filter(code=township).first() or Region.objects.filter(level=Level.TOWNSHIP).first()
+        elder, _ = Elder.objects.get_or_create(
+            name=name,
+            birth_date=born,
+            defaults={
+                "gender": gender,
+                "residence_region": region,
+                "hukou_region": region,
+                "living_arrangement": living,
+                "address": address,
+            },
+        )
+        elders.append(elder)
+    return elders
+
+
+@transaction.atomic
+def demo_setup(*, password: str, reset_passwords: bool) -> list[DemoAccount]:
+    """Idempotent: creates what is missing, keeps what exists."""
+    if not Region.objects.exists():
+        regions_load_lishui()
+    provider = demo_provider()
+    elders = demo_elders()
+    accounts = demo_accounts()
+    for spec in accounts:
+        user = User.objects.filter(username=spec.username).first()
+        if user is None:
+            user = User(username=spec.username, role=spec.role, display_name=spec.display_name, is_demo=True)
+            user.is_superuser = user.is_staff = spec.superuser
+            if spec.role in (Role.DISPATCHER, Role.CAREGIVER):
+                user.provider = provider
+            user.set_password(password)
+            user.save()
+            user.regions.set(Region.objects.filter(code__in=spec.regions))
+        elif reset_passwords and user.is_demo and not user.check_password(password):
+            user.set_password(password)
+            user.save(update_fields=["password"])
+    elder_user = User.objects.get(username="elder")
+    family_user = User.objects.get(username="family")
+    ElderLink.objects.get_or_create(user=elder_user, elder=elders[0], defaults={"relation": ElderLink.Relation.SELF})
+    ElderLink.objects.get_or_create(user=family_user, elder=elders[0], defaults={"relation": ElderLink.Relation.CHILD})
+    return accounts
+
+
+def var_dir() -> Path:
+    return Path(settings.VAR_DIR)

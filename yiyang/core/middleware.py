@@ -1,0 +1,20 @@
+from django.http import HttpRequest
+
+ELDER_MODE_COOKIE = "yiyang_elder_mode"
+ELDER_MODE_ROLES = {"elder", "family"}
+
+
+class ElderModeMiddleware:
+    """Elder mode is remembered in a cookie; elder and family accounts start in it."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest):
+        cookie = request.COOKIES.get(ELDER_MODE_COOKIE)
+        if cookie in {"1", "0"}:
+            request.elder_mode = cookie == "1"
+        else:
+            user = getattr(request, "user", None)
+            request.elder_mode = bool(user and user.is_authenticated and user.role in ELDER_MODE_ROLES)
+        return self.get_response(request)
