@@ -1,8 +1,20 @@
+from datetime import date
+
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from yiyang.core.models import TimeStampedModel
+
+ID_FIELD = "people.elder.id_number"
+PHONE_FIELD = "people.elder.phone"
+CONTACT_PHONE_FIELD = "people.contact.phone"
+OLDEST_OLD_AGE = 80
+MIN_AGE = 60
+
+
+def age_on(born: date, day: date) -> int:
+    return day.year - born.year - ((day.month, day.day) < (born.month, born.day))
 
 
 class Gender(models.TextChoices):
@@ -41,11 +53,78 @@ class Elder(TimeStampedModel):
     )
     status = models.CharField(_("status"), max_length=16, choices=ElderStatus.choices, default=ElderStatus.ACTIVE)
 
+    # Personal data: encrypted (crypto.py), looked up by keyed hash, never stored or shown in clear.
+    id_number_enc = models.TextField(_("ID number (encrypted)"), blank=True, default="", editable=False)
+    id_number_bidx = models.CharField(max_length=64, null=True, blank=True, editable=False)
+    phone_enc = models.TextField(_("phone (encrypted)"), blank=True, default="", editable=False)
+    phone_bidx = models.CharField(max_length=64, blank=True, default="", db_index=True, editable=False)
+    # WGS-84 (DESIGN.md): what GPS and browsers report; map services convert at the edge.
+    lng = models.FloatField(_("longitude"), null=True, blank=True)
+    lat = models.FloatField(_("latitude"), null=True, blank=True)
+    status_date = models.DateField(_("status date"), null=True, blank=True)
+    status_reason = models.CharField(_("status reason"), max_length=255, blank=True, default="")
+    # Registration under 60 is an officer's documented exception (e.g. a 特困 resident of a township care home).
+    age_exception_reason = models.CharField(_("age exception reason"), max_length=255, blank=True, default="")
+    age_exception_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("age exception by")
+    )
+
     class Meta:
         ordering = ["name", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["id_number_bidx"], name="elder_unique_id_number"),
+            models.CheckConstraint(condition=models.Q(lat__gte=-90, lat__lte=90) | models.Q(lat__isnull=True), name="elder_lat_range"),
+            models.CheckConstraint(condition=models.Q(lng__gte=-180, lng__lte=180) | models.Q(lng__isnull=True), name="elder_lng_range"),
+        ]
 
     def __str__(self) -> str:
         return self.name
+
+    # Encrypted fields: the clear value is only ever returned by these two methods; callers that
+    # show it to a person must go through operations.elder_unmask (permission, purpose, access log).
+    def reveal_id_number(self) -> str:
+        from yiyang.people import crypto
+
+        return crypto.decrypt(self.id_number_enc, field=ID_FIELD)
+
+    def reveal_phone(self) -> str:
+        from yiyang.people import crypto
+
+        return crypto.decrypt(self.phone_enc, field=PHONE_FIELD)
+
+    def set_id_number(self, number: str) -> None:
+        """`number` must already be normalised (idnumber.parse_id_number)."""
+        from yiyang.people import crypto
+
+        self.id_number_enc = crypto.encrypt(number, field=ID_FIELD)
+        self.id_number_bidx = crypto.blind_index(number, field=ID_FIELD) if number else None
+
+    def set_phone(self, phone: str) -> None:
+        from yiyang.people import crypto
+
+        self.phone_enc = crypto.encrypt(phone, field=PHONE_FIELD)
+        self.phone_bidx = crypto.blind_index(phone, field=PHONE_FIELD) if phone else ""
+
+    @property
+    def id_number_masked(self) -> str:
+        from yiyang.people import crypto
+
+        return crypto.mask_id_number(self.reveal_id_number()) if self.id_number_enc else ""
+
+    @property
+    def phone_masked(self) -> str:
+        from yiyang.people import crypto
+
+        return crypto.mask_phone(self.reveal_phone()) if self.phone_enc else ""
+
+    @property
+    def age(self) -> int:
+        return age_on(self.birth_date, date.today())
+
+    @property
+    def is_oldest_old(self) -> bool:
+        """高龄: derived from age, never stored, so it is always current."""
+        return self.age >= OLDEST_OLD_AGE
 
 
 class ElderLink(TimeStampedModel):
@@ -64,3 +143,83 @@ class ElderLink(TimeStampedModel):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["user", "elder"], name="one_link_per_user_and_elder")]
+
+
+class Category(models.TextChoices):
+    """Special-difficulty categories (several at once). 高龄 (80+) is derived from age, not stored."""
+
+    TEKUN = "tekun", _("Extreme-poverty person (特困)")
+    DIBAO = "dibao", _("Minimum living allowance (低保)")
+    DIBIAN = "dibian", _("Marginal allowance (低边)")
+    DISABLED = "disabled", _("Disabled (失能)")
+    PARTIALLY_DISABLED = "partially_disabled", _("Partially disabled (半失能)")
+    DEMENTIA = "dementia", _("Cognitively impaired (失智)")
+    FAMILY_PLANNING = "family_planning", _("Family-planning special family (计划生育特殊家庭)")
+    PRIORITY_ENTITLED = "priority_entitled", _("Priority entitled group (重点优抚对象)")
+
+
+OLDEST_OLD = "oldest_old"  # the derived category's filter value
+
+
+class ElderCategory(TimeStampedModel):
+    """One category held from `since` until `ended` (null while held). Ended rows stay: eligibility looks back."""
+
+    elder = models.ForeignKey(Elder, on_delete=models.CASCADE, related_name="categories")
+    category = models.CharField(_("category"), max_length=24, choices=Category.choices)
+    since = models.DateField(_("since"), null=True, blank=True)
+    ended = models.DateField(_("ended"), null=True, blank=True)
+    source = models.CharField(_("source"), max_length=64, blank=True, default="")
+
+    class Meta:
+        ordering = ["category"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["elder", "category"], condition=models.Q(ended__isnull=True), name="one_open_category_per_elder"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.get_category_display()
+
+
+class ElderContact(TimeStampedModel):
+    """A guardian or contact person. Phones are personal data too: encrypted, blind-indexed, masked."""
+
+    class Relation(models.TextChoices):
+        SPOUSE = "spouse", _("Spouse")
+        CHILD = "child", _("Child")
+        RELATIVE = "relative", _("Other relative")
+        NEIGHBOUR = "neighbour", _("Neighbour")
+        VILLAGE_CADRE = "village_cadre", _("Village / community cadre")
+        OTHER = "other", _("Other")
+
+    elder = models.ForeignKey(Elder, on_delete=models.CASCADE, related_name="contacts")
+    name = models.CharField(_("name"), max_length=64)
+    relation = models.CharField(_("relation"), max_length=16, choices=Relation.choices)
+    is_guardian = models.BooleanField(_("legal guardian"), default=False)
+    is_emergency = models.BooleanField(_("emergency contact"), default=True)
+    phone_enc = models.TextField(blank=True, default="", editable=False)
+    phone_bidx = models.CharField(max_length=64, blank=True, default="", db_index=True, editable=False)
+
+    class Meta:
+        ordering = ["-is_guardian", "pk"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def set_phone(self, phone: str) -> None:
+        from yiyang.people import crypto
+
+        self.phone_enc = crypto.encrypt(phone, field=CONTACT_PHONE_FIELD)
+        self.phone_bidx = crypto.blind_index(phone, field=CONTACT_PHONE_FIELD) if phone else ""
+
+    def reveal_phone(self) -> str:
+        from yiyang.people import crypto
+
+        return crypto.decrypt(self.phone_enc, field=CONTACT_PHONE_FIELD)
+
+    @property
+    def phone_masked(self) -> str:
+        from yiyang.people import crypto
+
+        return crypto.mask_phone(self.reveal_phone()) if self.phone_enc else ""
