@@ -20,6 +20,7 @@ def region(code: str) -> Region:
 class ProviderFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Provider
+        skip_postgeneration_save = True
 
     name = factory.Sequence(lambda n: f"服务中心{n}")
     region = factory.LazyFunction(lambda: region("331102"))

@@ -16,12 +16,21 @@ class BearerToken(HttpBearer):
         return user
 
 
+class Session(SessionAuth):
+    """The browser's session, with CSRF. A request that sends a bearer token is judged by the token alone."""
+
+    def authenticate(self, request: HttpRequest, key):
+        if "HTTP_AUTHORIZATION" in request.META:
+            return None
+        return super().authenticate(request, key)
+
+
 api = NinjaAPI(
     title="Yiyang API",
     version="1",
     description="Yiyang (颐养) elderly-care platform. Authenticate with `POST /api/v1/auth/token`, then send `Authorization: Bearer <token>`.",
     urls_namespace="api",
-    auth=[BearerToken(), SessionAuth()],
+    auth=[BearerToken(), Session()],
     docs_url="/docs",
 )
 install_error_handlers(api)

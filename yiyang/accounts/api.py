@@ -1,10 +1,10 @@
 from datetime import datetime
 
-from django.contrib.auth import authenticate
+from django.contrib.auth import authenticate, user_logged_in
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
-from ninja import Field, Router, Schema
+from ninja import Field, Router, Schema, Status
 
 from yiyang.accounts.models import ApiToken
 from yiyang.accounts.operations import token_create, token_revoke
@@ -70,9 +70,11 @@ def auth_token(request: HttpRequest, payload: LoginIn):
     # authenticate(request=...) is what lets django-axes count failures and lock out.
     user = authenticate(request=request, username=payload.username, password=payload.password)
     if user is None:
-        return 401, {"code": "invalid_credentials", "message": _("Wrong username or password."), "field": "password"}
+        return Status(401, {"code": "invalid_credentials", "message": _("Wrong username or password."), "field": "password"})
+    # A token login is a login: last_login is updated and axes clears the failure count.
+    user_logged_in.send(sender=user.__class__, request=request, user=user)
     token, raw = token_create(user=user, name=payload.name or "api")
-    return 200, {"token": raw, "id": token.pk, "name": token.name, "expires_at": token.expires_at}
+    return Status(200, {"token": raw, "id": token.pk, "name": token.name, "expires_at": token.expires_at})
 
 
 @router.get("/me", response=MeOut, summary="Who the token or session belongs to, and what they may do")
@@ -99,7 +101,7 @@ def tokens_list(request: HttpRequest):
 def tokens_create(request: HttpRequest, payload: TokenIn):
     require(request, "token.manage")
     token, raw = token_create(user=request.auth, name=payload.name, days=payload.days)
-    return 201, {"token": raw, "id": token.pk, "name": token.name, "expires_at": token.expires_at}
+    return Status(201, {"token": raw, "id": token.pk, "name": token.name, "expires_at": token.expires_at})
 
 
 @router.post("/tokens/{token_id}/revoke", response=TokenOut, summary="Revoke one of my API tokens")

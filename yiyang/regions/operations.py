@@ -17,31 +17,39 @@ LISHUI_CENTROIDS = DATA_DIR / "lishui_township_centroids.csv"
 KNOWN_ALIASES = {"331181004": "塔石街道"}
 
 
+_A, _EE = 6378245.0, 0.00669342162296594323
+
+
+def _gcj_offset(lng: float, lat: float) -> tuple[float, float]:
+    x, y = lng - 105.0, lat - 35.0
+    dlat = -100 + 2 * x + 3 * y + 0.2 * y * y + 0.1 * x * y + 0.2 * math.sqrt(abs(x))
+    dlat += (20 * math.sin(6 * x * math.pi) + 20 * math.sin(2 * x * math.pi)) * 2 / 3
+    dlat += (20 * math.sin(y * math.pi) + 40 * math.sin(y / 3 * math.pi)) * 2 / 3
+    dlat += (160 * math.sin(y / 12 * math.pi) + 320 * math.sin(y * math.pi / 30)) * 2 / 3
+    dlng = 300 + x + 2 * y + 0.1 * x * x + 0.1 * x * y + 0.1 * math.sqrt(abs(x))
+    dlng += (20 * math.sin(6 * x * math.pi) + 20 * math.sin(2 * x * math.pi)) * 2 / 3
+    dlng += (20 * math.sin(x * math.pi) + 40 * math.sin(x / 3 * math.pi)) * 2 / 3
+    dlng += (150 * math.sin(x / 12 * math.pi) + 300 * math.sin(x / 30 * math.pi)) * 2 / 3
+    rad = lat / 180 * math.pi
+    magic = 1 - _EE * math.sin(rad) ** 2
+    sqrt_magic = math.sqrt(magic)
+    dlat = (dlat * 180) / ((_A * (1 - _EE)) / (magic * sqrt_magic) * math.pi)
+    dlng = (dlng * 180) / (_A / sqrt_magic * math.cos(rad) * math.pi)
+    return dlng, dlat
+
+
+def wgs84_to_gcj02(lng: float, lat: float) -> tuple[float, float]:
+    """The published GCJ-02 obfuscation, for showing a stored point on a Chinese map."""
+    dlng, dlat = _gcj_offset(lng, lat)
+    return lng + dlng, lat + dlat
+
+
 def gcj02_to_wgs84(lng: float, lat: float) -> tuple[float, float]:
-    """Invert the GCJ-02 offset of Chinese map providers (accurate to about a metre)."""
-    a, ee = 6378245.0, 0.00669342162296594323
-
-    def offset(x: float, y: float) -> tuple[float, float]:
-        dlat = -100 + 2 * x + 3 * y + 0.2 * y * y + 0.1 * x * y + 0.2 * math.sqrt(abs(x))
-        dlat += (20 * math.sin(6 * x * math.pi) + 20 * math.sin(2 * x * math.pi)) * 2 / 3
-        dlat += (20 * math.sin(y * math.pi) + 40 * math.sin(y / 3 * math.pi)) * 2 / 3
-        dlat += (160 * math.sin(y / 12 * math.pi) + 320 * math.sin(y * math.pi / 30)) * 2 / 3
-        dlng = 300 + x + 2 * y + 0.1 * x * x + 0.1 * x * y + 0.1 * math.sqrt(abs(x))
-        dlng += (20 * math.sin(6 * x * math.pi) + 20 * math.sin(2 * x * math.pi)) * 2 / 3
-        dlng += (20 * math.sin(x * math.pi) + 40 * math.sin(x / 3 * math.pi)) * 2 / 3
-        dlng += (150 * math.sin(x / 12 * math.pi) + 300 * math.sin(x / 30 * math.pi)) * 2 / 3
-        rad = lat / 180 * math.pi
-        magic = 1 - ee * math.sin(rad) ** 2
-        sqrt_magic = math.sqrt(magic)
-        dlat = (dlat * 180) / ((a * (1 - ee)) / (magic * sqrt_magic) * math.pi)
-        dlng = (dlng * 180) / (a / sqrt_magic * math.cos(rad) * math.pi)
-        return dlng, dlat
-
-    # Fixed-point iteration: find the WGS point whose GCJ image is the given point.
+    """Invert GCJ-02 by fixed-point iteration (to well under a metre within China)."""
     wlng, wlat = lng, lat
-    for _ in range(5):
-        dlng, dlat = offset(wlng - 105.0, wlat - 35.0)
-        wlng, wlat = lng - dlng, lat - dlat
+    for _ in range(6):
+        glng, glat = wgs84_to_gcj02(wlng, wlat)
+        wlng, wlat = wlng - (glng - lng), wlat - (glat - lat)
     return wlng, wlat
 
 
