@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "yiyang.audit",
     "yiyang.people",
     "yiyang.homecare",
+    "yiyang.guardian",
 ]
 
 MIDDLEWARE = [
@@ -198,3 +199,17 @@ LOGGING = {
 }
 
 YIYANG_API_TOKEN_TTL_DAYS = env_int("YIYANG_API_TOKEN_TTL_DAYS", 90)
+
+# Silver Guardian (yiyang/guardian; docs/guardian.md) ------------------------
+GUARDIAN_DEVICE_KEY = secret("YIYANG_GUARDIAN_DEVICE_KEY", "guardian-device-key-7c1e")
+GUARDIAN_MQTT_HOST = env("YIYANG_MQTT_HOST", "127.0.0.1")
+GUARDIAN_MQTT_PORT = env_int("YIYANG_MQTT_PORT", 1883)
+GUARDIAN_MQTT_USERNAME = env("YIYANG_MQTT_USERNAME", "")
+GUARDIAN_MQTT_PASSWORD = env("YIYANG_MQTT_PASSWORD", "")
+# True when the broker authenticates each device with its own credentials and ACL (deploy/mosquitto/):
+# then an MQTT message on a device's own topic needs no payload signature. HTTP always needs one.
+GUARDIAN_MQTT_TRUST_BROKER_AUTH = env_bool("YIYANG_MQTT_TRUST_BROKER_AUTH", default=False)
+GUARDIAN_POSITION_RETENTION_DAYS = env_int("YIYANG_GUARDIAN_POSITION_RETENTION_DAYS", 90)
+GUARDIAN_SILENCE_MINUTES = env_int("YIYANG_GUARDIAN_SILENCE_MINUTES", 10)
+GUARDIAN_WORKER_STALL_MINUTES = env_int("YIYANG_GUARDIAN_WORKER_STALL_MINUTES", 3)
+GUARDIAN_OFFLINE_FLOOD_THRESHOLD = env_int("YIYANG_GUARDIAN_OFFLINE_FLOOD_THRESHOLD", 20)

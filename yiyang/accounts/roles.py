@@ -38,6 +38,13 @@ CAPABILITIES: dict[str, set[str]] = {
     "region.view": set(Role.values),
     "user.manage": {Role.ADMIN},
     "token.manage": set(Role.values),
+    # Silver Guardian (yiyang.guardian)
+    "guardian.device.view": OFFICERS | {Role.WORKER, Role.OPERATOR},
+    "guardian.device.manage": OFFICERS | {Role.WORKER},
+    "guardian.alert.view": OFFICERS | {Role.WORKER, Role.OPERATOR},
+    "guardian.alert.handle": OFFICERS | {Role.WORKER, Role.OPERATOR},
+    "guardian.console": {Role.ADMIN, Role.CITY_OFFICER, Role.OPERATOR},
+    "guardian.policy.manage": OFFICERS,
 }
 
 
