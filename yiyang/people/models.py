@@ -223,3 +223,97 @@ class ElderContact(TimeStampedModel):
         from yiyang.people import crypto
 
         return crypto.mask_phone(self.reveal_phone()) if self.phone_enc else ""
+
+
+# Status: a state machine with one transitions table and one row per change -----------------
+
+STATUS_TRANSITIONS: dict[str, set[str]] = {
+    ElderStatus.ACTIVE: {ElderStatus.DECEASED, ElderStatus.MOVED_AWAY},
+    # A person who moved away may come back; a recorded death is only corrected by an officer's reversal.
+    ElderStatus.MOVED_AWAY: {ElderStatus.ACTIVE},
+    ElderStatus.DECEASED: {ElderStatus.ACTIVE},
+}
+
+
+class ElderStatusChange(models.Model):
+    elder = models.ForeignKey(Elder, on_delete=models.CASCADE, related_name="status_changes")
+    from_status = models.CharField(max_length=16, choices=ElderStatus.choices)
+    to_status = models.CharField(max_length=16, choices=ElderStatus.choices)
+    effective_date = models.DateField(_("effective date"))
+    reason = models.CharField(_("reason"), max_length=255)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
+    at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.from_status} -> {self.to_status} ({self.effective_date})"
+
+
+class ConsentKind(models.TextChoices):
+    DATA_SHARING = "data_sharing", _("Data sharing between departments")
+    LOCATION = "location", _("Location tracking")
+    HEALTH = "health", _("Health data")
+
+
+class ElderConsent(models.Model):
+    """One dated decision on one kind of consent. The latest row per kind is in force; rows are never edited."""
+
+    class GivenBy(models.TextChoices):
+        SELF = "self", _("The elder")
+        GUARDIAN = "guardian", _("The guardian")
+
+    elder = models.ForeignKey(Elder, on_delete=models.CASCADE, related_name="consents")
+    kind = models.CharField(_("consent"), max_length=16, choices=ConsentKind.choices)
+    granted = models.BooleanField(_("granted"))
+    given_on = models.DateField(_("given on"))
+    given_by = models.CharField(_("given by"), max_length=8, choices=GivenBy.choices)
+    guardian = models.ForeignKey(ElderContact, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
+    recorded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["kind", "-given_on", "-pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(given_by="self", guardian__isnull=True) | models.Q(given_by="guardian", guardian__isnull=False),
+                name="consent_guardian_named_iff_given_by_guardian",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind}={'yes' if self.granted else 'no'} ({self.given_on})"
+
+
+class TransferStatus(models.TextChoices):
+    PENDING = "pending", _("Waiting for the receiving county")
+    ACCEPTED = "accepted", _("Accepted")
+    REJECTED = "rejected", _("Rejected")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+TRANSFER_TRANSITIONS: dict[str, set[str]] = {
+    TransferStatus.PENDING: {TransferStatus.ACCEPTED, TransferStatus.REJECTED, TransferStatus.CANCELLED},
+}
+
+
+class ElderTransfer(TimeStampedModel):
+    """Moving a file between counties: the sending county initiates, the receiving county accepts."""
+
+    elder = models.ForeignKey(Elder, on_delete=models.PROTECT, related_name="transfers")
+    from_region = models.ForeignKey("regions.Region", on_delete=models.PROTECT, related_name="+", verbose_name=_("from"))
+    to_region = models.ForeignKey("regions.Region", on_delete=models.PROTECT, related_name="+", verbose_name=_("to"))
+    status = models.CharField(_("status"), max_length=16, choices=TransferStatus.choices, default=TransferStatus.PENDING)
+    reason = models.CharField(_("reason"), max_length=255)
+    new_address = models.CharField(_("new address"), max_length=255, blank=True, default="")
+    initiated_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decision_note = models.CharField(_("note"), max_length=255, blank=True, default="")
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["elder"], condition=models.Q(status="pending"), name="one_pending_transfer_per_elder"),
+        ]

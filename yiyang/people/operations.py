@@ -1,0 +1,545 @@
+"""Writes to the elder registry. Pages, API, imports and commands all call these functions.
+
+Each runs in one transaction, locks the rows it changes, re-checks state, and writes its audit
+row. Audit details never contain a clear ID number or phone: only masked forms or field names.
+"""
+
+from dataclasses import dataclass, field
+from datetime import date
+
+from django.db import IntegrityError, transaction
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from yiyang.accounts.roles import OFFICERS, can
+from yiyang.accounts.scope import scope_of
+from yiyang.audit.operations import audit_record
+from yiyang.core.errors import DomainError, StateConflict
+from yiyang.people import crypto
+from yiyang.people.idnumber import IdInfo, normalise_phone, parse_id_number
+from yiyang.people.models import (
+    ID_FIELD,
+    MIN_AGE,
+    STATUS_TRANSITIONS,
+    TRANSFER_TRANSITIONS,
+    Category,
+    ConsentKind,
+    Elder,
+    ElderCategory,
+    ElderConsent,
+    ElderContact,
+    ElderStatus,
+    ElderStatusChange,
+    ElderTransfer,
+    LivingArrangement,
+    TransferStatus,
+    age_on,
+)
+from yiyang.regions.models import Level, Region
+
+LISHUI_PATH_PREFIX = "331100/"
+
+
+class DuplicateElder(StateConflict):
+    """The ID number is registered already. Says where only to someone who may see that file."""
+
+
+def _require(actor, capability: str) -> None:
+    if not can(actor, capability):
+        raise DomainError(_("Your role may not do this."), code="forbidden", status=403)
+
+
+def region_in_scope(actor, region: Region) -> bool:
+    scope = scope_of(actor)
+    return scope.everything or any(region.path.startswith(p) for p in scope.region_paths)
+
+
+def _check_home_region(actor, region: Region | None, *, field_name: str, in_scope: bool = True) -> Region:
+    if region is None:
+        raise DomainError(_("Choose a township or village."), field=field_name, code="required")
+    if region.level not in (Level.TOWNSHIP, Level.VILLAGE):
+        raise DomainError(_("Choose a township or village, not a whole county."), field=field_name, code="region_level")
+    if in_scope and not region_in_scope(actor, region):
+        raise DomainError(_("This region is outside your area."), field=field_name, code="region_scope")
+    return region
+
+
+def _check_coordinates(lng: float | None, lat: float | None) -> None:
+    if (lng is None) != (lat is None):
+        raise DomainError(_("Give both longitude and latitude, or neither."), field="lat" if lat is None else "lng")
+    if lng is not None and not (-180 <= lng <= 180):
+        raise DomainError(_("Longitude must be between -180 and 180 (WGS-84)."), field="lng")
+    if lat is not None and not (-90 <= lat <= 90):
+        raise DomainError(_("Latitude must be between -90 and 90 (WGS-84)."), field="lat")
+
+
+def _check_name(name: str) -> str:
+    name = (name or "").strip()
+    if not name:
+        raise DomainError(_("Enter the name."), field="name", code="required")
+    if len(name) > 64:
+        raise DomainError(_("Too long (at most %(n)s characters).") % {"n": 64}, field="name")
+    return name
+
+
+def county_of(region: Region) -> Region | None:
+    codes = region.path.strip("/").split("/")
+    return Region.objects.filter(code__in=codes, level=Level.COUNTY).first()
+
+
+def _duplicate(actor, existing: Elder) -> DuplicateElder:
+    from yiyang.people.queries import elder_for
+
+    if elder_for(actor, existing.pk) is not None:
+        return DuplicateElder(
+            _("This ID number is already registered: open the existing file."),
+            field="id_number",
+            code="duplicate_visible",
+            extra={"existing_id": existing.pk, "existing_url": reverse("people:elder_detail", args=[existing.pk])},
+        )
+    county = county_of(existing.residence_region)
+    office = _("the civil-affairs office of %(county)s") % {"county": county.name} if county else _("the city civil-affairs office")
+    return DuplicateElder(
+        _("This person is already registered elsewhere. Please ask %(office)s.") % {"office": office},
+        field="id_number",
+        code="duplicate_elsewhere",
+        extra={"ask": office},
+    )
+
+
+def check_identity(*, id_number: str, gender: str | None = None, birth_date: date | None = None, today: date | None = None) -> IdInfo:
+    info = parse_id_number(id_number, today=today)
+    if gender and gender != info.gender:
+        raise DomainError(_("The gender does not match the ID number."), field="gender", code="id_mismatch")
+    if birth_date and birth_date != info.birth_date:
+        raise DomainError(_("The birth date does not match the ID number."), field="birth_date", code="id_mismatch")
+    return info
+
+
+def check_age(actor, info: IdInfo, age_exception_reason: str, *, today: date | None = None) -> str:
+    """60+ on registration, unless an officer records the reason for an allowed exception."""
+    reason = (age_exception_reason or "").strip()
+    if age_on(info.birth_date, today or timezone.localdate()) >= MIN_AGE:
+        return ""
+    if actor.role not in OFFICERS and not actor.is_superuser:
+        raise DomainError(
+            _("This person is under 60. Only a civil-affairs officer may register an exception, with its reason."),
+            field="id_number",
+            code="under_age",
+        )
+    if len(reason) < 4:
+        raise DomainError(_("State why this person under 60 is registered."), field="age_exception_reason", code="required")
+    return reason
+
+
+@dataclass
+class ElderInput:
+    name: str
+    id_number: str
+    residence_region: Region | None
+    hukou_region: Region | None = None
+    gender: str | None = None
+    birth_date: date | None = None
+    phone: str = ""
+    address: str = ""
+    living_arrangement: str = LivingArrangement.WITH_FAMILY
+    lng: float | None = None
+    lat: float | None = None
+    categories: list[str] = field(default_factory=list)
+    age_exception_reason: str = ""
+
+
+def validate_elder_input(actor, data: ElderInput) -> tuple[IdInfo, str, str]:
+    """All checks that need no lock; returns the parsed ID, the normalised phone and the age-exception reason."""
+    _check_name(data.name)
+    info = check_identity(id_number=data.id_number, gender=data.gender, birth_date=data.birth_date)
+    reason = check_age(actor, info, data.age_exception_reason)
+    _check_home_region(actor, data.residence_region, field_name="residence_region")
+    if data.hukou_region is not None and data.hukou_region.level not in (Level.TOWNSHIP, Level.VILLAGE, Level.COUNTY):
+        raise DomainError(_("Choose the township of the hukou."), field="hukou_region", code="region_level")
+    phone = normalise_phone(data.phone) if data.phone.strip() else ""
+    if data.living_arrangement not in LivingArrangement.values:
+        raise DomainError(_("Choose one of: %(choices)s.") % {"choices": ", ".join(LivingArrangement.values)}, field="living_arrangement")
+    unknown = [c for c in data.categories if c not in Category.values]
+    if unknown:
+        raise DomainError(_("Unknown category: %(c)s.") % {"c": ", ".join(unknown)}, field="categories")
+    _check_coordinates(data.lng, data.lat)
+    if len(data.address) > 255:
+        raise DomainError(_("Too long (at most %(n)s characters).") % {"n": 255}, field="address")
+    return info, phone, reason
+
+
+def elder_register(*, data: ElderInput, actor, source: str = "form") -> Elder:
+    _require(actor, "elder.register")
+    info, phone, reason = validate_elder_input(actor, data)
+    bidx = crypto.blind_index(info.number, field=ID_FIELD)
+    with transaction.atomic():
+        existing = Elder.objects.select_related("residence_region").filter(id_number_bidx=bidx).first()
+        if existing is not None:
+            raise _duplicate(actor, existing)
+        elder = Elder(
+            name=data.name.strip(),
+            gender=info.gender,
+            birth_date=info.birth_date,
+            residence_region=data.residence_region,
+            hukou_region=data.hukou_region or data.residence_region,
+            address=data.address.strip(),
+            living_arrangement=data.living_arrangement,
+            lng=data.lng,
+            lat=data.lat,
+            age_exception_reason=reason,
+            age_exception_by=actor if reason else None,
+        )
+        elder.set_id_number(info.number)
+        elder.set_phone(phone)
+        try:
+            with transaction.atomic():
+                elder.save()
+        except IntegrityError:
+            # Backstop for a concurrent registration of the same number between the check and the insert.
+            existing = Elder.objects.select_related("residence_region").get(id_number_bidx=bidx)
+            raise _duplicate(actor, existing)
+        today = timezone.localdate()
+        ElderCategory.objects.bulk_create(
+            [ElderCategory(elder=elder, category=c, since=today, source=source) for c in dict.fromkeys(data.categories)]
+        )
+        audit_record(
+            actor=actor,
+            action="elder.register",
+            obj=elder,
+            region=elder.residence_region,
+            detail={"source": source, "id_number": crypto.mask_id_number(info.number), "age_exception": bool(reason)},
+        )
+    return elder
+
+
+UPDATABLE = {"name", "phone", "hukou_region", "living_arrangement", "address", "lng", "lat", "residence_region"}
+
+
+def elder_update(*, elder: Elder, actor, changes: dict, reason: str = "") -> Elder:
+    """Correct or update a file. The residence may move within the actor's area; another county needs a transfer."""
+    _require(actor, "elder.update")
+    unknown = set(changes) - UPDATABLE
+    if unknown:
+        raise DomainError(_("This field cannot be changed here."), field=sorted(unknown)[0], code="not_updatable")
+    with transaction.atomic():
+        elder = Elder.objects.select_for_update().select_related("residence_region").get(pk=elder.pk)
+        if elder.status != ElderStatus.ACTIVE:
+            raise StateConflict(_("An archived file cannot be changed; restore it first."), field="status")
+        changed: dict[str, object] = {}
+        if "name" in changes:
+            elder.name = _check_name(changes["name"])
+            changed["name"] = "name"
+        if "phone" in changes:
+            phone = normalise_phone(changes["phone"]) if (changes["phone"] or "").strip() else ""
+            elder.set_phone(phone)
+            changed["phone"] = crypto.mask_phone(phone)
+        if "living_arrangement" in changes:
+            if changes["living_arrangement"] not in LivingArrangement.values:
+                raise DomainError(
+                    _("Choose one of: %(choices)s.") % {"choices": ", ".join(LivingArrangement.values)}, field="living_arrangement"
+                )
+            elder.living_arrangement = changes["living_arrangement"]
+            changed["living_arrangement"] = elder.living_arrangement
+        if "hukou_region" in changes:
+            elder.hukou_region = changes["hukou_region"]
+            changed["hukou_region"] = elder.hukou_region.code if elder.hukou_region else None
+        if "residence_region" in changes:
+            new = _check_home_region(actor, changes["residence_region"], field_name="residence_region")
+            old_county, new_county = county_of(elder.residence_region), county_of(new)
+            if old_county != new_county:
+                raise DomainError(_("A move to another county is a transfer."), field="residence_region", code="needs_transfer")
+            changed["residence_region"] = {"from": elder.residence_region.code, "to": new.code}
+            elder.residence_region = new
+        if "address" in changes:
+            address = (changes["address"] or "").strip()
+            if len(address) > 255:
+                raise DomainError(_("Too long (at most %(n)s characters).") % {"n": 255}, field="address")
+            changed["address"] = {"from": elder.address, "to": address}
+            elder.address = address
+        if "lng" in changes or "lat" in changes:
+            lng, lat = changes.get("lng", elder.lng), changes.get("lat", elder.lat)
+            _check_coordinates(lng, lat)
+            elder.lng, elder.lat = lng, lat
+            changed["coordinates"] = True
+        fields = {
+            "name": ["name"],
+            "phone": ["phone_enc", "phone_bidx"],
+            "living_arrangement": ["living_arrangement"],
+            "hukou_region": ["hukou_region"],
+            "residence_region": ["residence_region"],
+            "address": ["address"],
+            "coordinates": ["lng", "lat"],
+        }
+        update_fields = [f for key in changed for f in fields[key]]
+        if update_fields:
+            elder.save(update_fields=[*update_fields, "updated_at"])
+            audit_record(
+                actor=actor, action="elder.update", obj=elder, region=elder.residence_region, purpose=reason, detail={"changes": changed}
+            )
+    return elder
+
+
+def elder_change_status(*, elder: Elder, actor, to_status: str, effective_date: date, reason: str) -> Elder:
+    """Archive (death, move away) or restore a file. Never deletes; one transition row per change."""
+    _require(actor, "elder.archive")
+    reason = (reason or "").strip()
+    if len(reason) < 2:
+        raise DomainError(_("State the reason."), field="reason", code="required")
+    if effective_date is None:
+        raise DomainError(_("Enter the date."), field="effective_date", code="required")
+    if effective_date > timezone.localdate():
+        raise DomainError(_("The date cannot be in the future."), field="effective_date")
+    if to_status not in ElderStatus.values:
+        raise DomainError(_("Choose one of: %(choices)s.") % {"choices": ", ".join(ElderStatus.values)}, field="to_status")
+    if to_status == ElderStatus.ACTIVE and actor.role not in OFFICERS and not actor.is_superuser:
+        raise DomainError(_("Only a civil-affairs officer may restore an archived file."), code="forbidden", status=403)
+    with transaction.atomic():
+        elder = Elder.objects.select_for_update().get(pk=elder.pk)
+        if to_status not in STATUS_TRANSITIONS.get(elder.status, set()):
+            raise StateConflict(
+                _("A file that is %(old)s cannot become %(new)s.")
+                % {"old": elder.get_status_display(), "new": ElderStatus(to_status).label},
+                field="to_status",
+            )
+        if elder.transfers.filter(status=TransferStatus.PENDING).exists():
+            raise StateConflict(_("This file has a pending transfer; settle it first."), field="to_status")
+        ElderStatusChange.objects.create(
+            elder=elder, from_status=elder.status, to_status=to_status, effective_date=effective_date, reason=reason, actor=actor
+        )
+        old = elder.status
+        elder.status, elder.status_date, elder.status_reason = to_status, effective_date, reason
+        elder.save(update_fields=["status", "status_date", "status_reason", "updated_at"])
+        audit_record(
+            actor=actor,
+            action="elder.status",
+            obj=elder,
+            region=elder.residence_region,
+            purpose=reason,
+            detail={"from": old, "to": to_status, "effective_date": effective_date.isoformat()},
+        )
+    return elder
+
+
+# Categories, contacts, consents ----------------------------------------------
+
+
+def elder_set_categories(*, elder: Elder, actor, categories: list[str], since: date | None = None, source: str = "form") -> Elder:
+    """Make the open categories exactly `categories`: new ones open today, dropped ones end today."""
+    _require(actor, "elder.update")
+    unknown = [c for c in categories if c not in Category.values]
+    if unknown:
+        raise DomainError(_("Unknown category: %(c)s.") % {"c": ", ".join(unknown)}, field="categories")
+    today = timezone.localdate()
+    with transaction.atomic():
+        elder = Elder.objects.select_for_update().get(pk=elder.pk)
+        open_rows = {c.category: c for c in ElderCategory.objects.select_for_update().filter(elder=elder, ended__isnull=True)}
+        wanted = set(categories)
+        ended = [row for cat, row in open_rows.items() if cat not in wanted]
+        for row in ended:
+            row.ended = today
+            row.save(update_fields=["ended", "updated_at"])
+        added = [c for c in dict.fromkeys(categories) if c not in open_rows]
+        ElderCategory.objects.bulk_create([ElderCategory(elder=elder, category=c, since=since or today, source=source) for c in added])
+        if added or ended:
+            audit_record(
+                actor=actor,
+                action="elder.categories",
+                obj=elder,
+                region=elder.residence_region,
+                detail={"added": added, "ended": [r.category for r in ended], "source": source},
+            )
+    return elder
+
+
+def open_categories(elder: Elder) -> set[str]:
+    return set(elder.categories.filter(ended__isnull=True).values_list("category", flat=True))
+
+
+def contact_add(
+    *, elder: Elder, actor, name: str, relation: str, phone: str = "", is_guardian: bool = False, is_emergency: bool = True
+) -> ElderContact:
+    _require(actor, "elder.update")
+    name = (name or "").strip()
+    if not name:
+        raise DomainError(_("Enter the name."), field="name", code="required")
+    if relation not in ElderContact.Relation.values:
+        raise DomainError(_("Choose one of: %(choices)s.") % {"choices": ", ".join(ElderContact.Relation.values)}, field="relation")
+    normalised = normalise_phone(phone) if (phone or "").strip() else ""
+    with transaction.atomic():
+        elder = Elder.objects.select_for_update().get(pk=elder.pk)
+        contact = ElderContact(elder=elder, name=name[:64], relation=relation, is_guardian=is_guardian, is_emergency=is_emergency)
+        contact.set_phone(normalised)
+        contact.save()
+        audit_record(
+            actor=actor,
+            action="elder.contact_add",
+            obj=elder,
+            region=elder.residence_region,
+            detail={"contact": contact.pk, "guardian": is_guardian},
+        )
+    return contact
+
+
+def consent_record(*, elder: Elder, actor, kind: str, granted: bool, given_on: date, guardian: ElderContact | None = None) -> ElderConsent:
+    """A new dated decision. For an elder with dementia (失智) the guardian gives it, and must be named."""
+    _require(actor, "elder.update")
+    if kind not in ConsentKind.values:
+        raise DomainError(_("Choose one of: %(choices)s.") % {"choices": ", ".join(ConsentKind.values)}, field="kind")
+    if given_on is None or given_on > timezone.localdate():
+        raise DomainError(_("Enter the date it was given (not in the future)."), field="given_on")
+    with transaction.atomic():
+        elder = Elder.objects.select_for_update().get(pk=elder.pk)
+        if guardian is not None and (guardian.elder_id != elder.pk or not guardian.is_guardian):
+            raise DomainError(_("Choose one of this elder's guardians."), field="guardian")
+        if Category.DEMENTIA in open_categories(elder) and guardian is None:
+            raise DomainError(_("For an elder with dementia, the guardian gives consent: choose the guardian."), field="guardian")
+        consent = ElderConsent.objects.create(
+            elder=elder,
+            kind=kind,
+            granted=granted,
+            given_on=given_on,
+            given_by=ElderConsent.GivenBy.GUARDIAN if guardian else ElderConsent.GivenBy.SELF,
+            guardian=guardian,
+            recorded_by=actor,
+        )
+        audit_record(
+            actor=actor,
+            action="elder.consent",
+            obj=elder,
+            region=elder.residence_region,
+            detail={"kind": kind, "granted": granted, "given_on": given_on.isoformat(), "by_guardian": guardian is not None},
+        )
+    return consent
+
+
+def consents_in_force(elder: Elder) -> dict[str, ElderConsent]:
+    current: dict[str, ElderConsent] = {}
+    for consent in elder.consents.select_related("guardian").order_by("kind", "-given_on", "-pk"):
+        current.setdefault(consent.kind, consent)
+    return current
+
+
+# Unmasking and exports: permission, purpose, access log --------------------------
+
+UNMASKABLE = {"id_number", "phone", "contact_phone"}
+
+
+def elder_unmask(*, elder: Elder, actor, field_name: str, purpose: str, contact: ElderContact | None = None) -> str:
+    """Reveal one field of one elder to a permitted user who states why; the access log records it."""
+    _require(actor, "elder.unmask")
+    purpose = (purpose or "").strip()
+    if field_name not in UNMASKABLE:
+        raise DomainError(_("Choose one of: %(choices)s.") % {"choices": ", ".join(sorted(UNMASKABLE))}, field="field")
+    if len(purpose) < 4:
+        raise DomainError(_("State the purpose (at least 4 characters)."), field="purpose", code="required")
+    if field_name == "contact_phone" and (contact is None or contact.elder_id != elder.pk):
+        raise DomainError(_("Choose one of this elder's contacts."), field="contact")
+    with transaction.atomic():
+        audit_record(
+            actor=actor,
+            action="elder.unmask",
+            obj=elder,
+            region=elder.residence_region,
+            purpose=purpose[:255],
+            detail={"field": field_name, **({"contact": contact.pk} if contact else {})},
+        )
+    if field_name == "id_number":
+        return elder.reveal_id_number()
+    if field_name == "phone":
+        return elder.reveal_phone()
+    return contact.reveal_phone()
+
+
+def export_record(*, actor, count: int, filters: dict, purpose: str, region: Region | None = None, fmt: str = "csv") -> None:
+    _require(actor, "elder.export")
+    purpose = (purpose or "").strip()
+    if len(purpose) < 4:
+        raise DomainError(_("State the purpose (at least 4 characters)."), field="purpose", code="required")
+    audit_record(
+        actor=actor,
+        action="elder.export",
+        object_type="people.elder",
+        region=region,
+        purpose=purpose[:255],
+        detail={"count": count, "filters": filters, "format": fmt},
+    )
+
+
+# Transfers between counties --------------------------------------------------------
+
+
+def transfer_initiate(*, elder: Elder, actor, to_region: Region, reason: str, new_address: str = "") -> ElderTransfer:
+    """The sending county (which can see the elder) asks the receiving county to take over the file."""
+    _require(actor, "elder.transfer")
+    reason = (reason or "").strip()
+    if len(reason) < 2:
+        raise DomainError(_("State the reason."), field="reason", code="required")
+    _check_home_region(actor, to_region, field_name="to_region", in_scope=False)
+    if not to_region.path.startswith(LISHUI_PATH_PREFIX):
+        raise DomainError(_("Choose a township in this city."), field="to_region")
+    with transaction.atomic():
+        elder = Elder.objects.select_for_update().select_related("residence_region").get(pk=elder.pk)
+        if elder.status != ElderStatus.ACTIVE:
+            raise StateConflict(_("Only an active file can be transferred."), field="status")
+        if county_of(elder.residence_region) == county_of(to_region):
+            raise DomainError(_("Within the same county, change the residence instead."), field="to_region", code="same_county")
+        if elder.transfers.filter(status=TransferStatus.PENDING).exists():
+            raise StateConflict(_("This file already has a pending transfer."), field="elder")
+        transfer = ElderTransfer.objects.create(
+            elder=elder,
+            from_region=elder.residence_region,
+            to_region=to_region,
+            reason=reason[:255],
+            new_address=(new_address or "").strip()[:255],
+            initiated_by=actor,
+        )
+        audit_record(
+            actor=actor,
+            action="elder.transfer_initiate",
+            obj=elder,
+            region=elder.residence_region,
+            purpose=reason,
+            detail={"transfer": transfer.pk, "to": to_region.code},
+        )
+    return transfer
+
+
+def transfer_decide(*, transfer: ElderTransfer, actor, to_status: str, note: str = "") -> ElderTransfer:
+    """Accept or reject (receiving county) or cancel (sending county). Accepting moves the residence."""
+    _require(actor, "elder.transfer")
+    with transaction.atomic():
+        transfer = ElderTransfer.objects.select_for_update().select_related("from_region", "to_region").get(pk=transfer.pk)
+        if to_status not in TRANSFER_TRANSITIONS.get(transfer.status, set()):
+            raise StateConflict(_("This transfer is already %(s)s.") % {"s": transfer.get_status_display()}, field="status")
+        side_ok = (
+            region_in_scope(actor, transfer.from_region)
+            if to_status == TransferStatus.CANCELLED
+            else region_in_scope(actor, transfer.to_region)
+        )
+        if not side_ok:
+            raise DomainError(
+                _("Only the receiving county accepts or rejects; only the sending county cancels."), code="forbidden", status=403
+            )
+        elder = Elder.objects.select_for_update().get(pk=transfer.elder_id)
+        transfer.status, transfer.decided_by, transfer.decided_at = to_status, actor, timezone.now()
+        transfer.decision_note = (note or "").strip()[:255]
+        transfer.save(update_fields=["status", "decided_by", "decided_at", "decision_note", "updated_at"])
+        if to_status == TransferStatus.ACCEPTED:
+            elder.residence_region = transfer.to_region
+            update = ["residence_region", "updated_at"]
+            if transfer.new_address:
+                elder.address = transfer.new_address
+                elder.lng = elder.lat = None
+                update += ["address", "lng", "lat"]
+            elder.save(update_fields=update)
+        audit_record(
+            actor=actor,
+            action=f"elder.transfer_{to_status}",
+            obj=elder,
+            region=transfer.to_region if to_status == TransferStatus.ACCEPTED else transfer.from_region,
+            purpose=transfer.decision_note,
+            detail={"transfer": transfer.pk, "from": transfer.from_region.code, "to": transfer.to_region.code},
+        )
+    return transfer
