@@ -43,6 +43,9 @@ INSTALLED_APPS = [
     "yiyang.audit",
     "yiyang.people",
     "yiyang.homecare",
+    "yiyang.assessments",
+    "yiyang.visits",
+    "yiyang.institutions",
     "yiyang.guardian",
 ]
 

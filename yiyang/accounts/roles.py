@@ -38,6 +38,21 @@ CAPABILITIES: dict[str, set[str]] = {
     "region.view": set(Role.values),
     "user.manage": {Role.ADMIN},
     "token.manage": set(Role.values),
+    # Ability assessments (yiyang.assessments)
+    "assessment.view": OFFICERS | {Role.WORKER, Role.ASSESSOR, Role.OPERATOR},
+    "assessment.record": {Role.ADMIN, Role.ASSESSOR},
+    # Monthly visits (yiyang.visits)
+    "visit.view": OFFICERS | {Role.WORKER},
+    "visit.record": {Role.ADMIN, Role.WORKER},
+    "visit.add_extra": OFFICERS | {Role.WORKER, Role.OPERATOR},
+    "visit.plan": OFFICERS,
+    "visit.coverage": OFFICERS,
+    # Institutions and inspections (yiyang.institutions)
+    "institution.view": OFFICERS | {Role.INSPECTOR},
+    "institution.manage": OFFICERS,
+    "inspection.view": OFFICERS | {Role.INSPECTOR},
+    "inspection.draw": OFFICERS,
+    "inspection.record": {Role.ADMIN, Role.INSPECTOR},
     # Silver Guardian (yiyang.guardian)
     "guardian.device.view": OFFICERS | {Role.WORKER, Role.OPERATOR},
     "guardian.device.manage": OFFICERS | {Role.WORKER},

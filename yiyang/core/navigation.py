@@ -20,6 +20,7 @@ class NavItem:
 NAV: list[NavItem] = [
     NavItem("home", _("Home"), "region.view", _("Your work at a glance")),
     NavItem("people:elder_list", _("Elders"), "elder.list", _("Find and open elders' files in your area")),
+    NavItem("assessments:home", _("Assessments"), "assessment.view", _("Ability assessments (GB/T 42195) and re-assessments due")),
     NavItem("regions:region_list", _("Regions"), "region.view", _("The administrative divisions the platform serves")),
     NavItem("accounts:tokens", _("API tokens"), "token.manage", _("Create and revoke tokens for the JSON API")),
     NavItem("api:openapi-view", _("API docs"), "token.manage", _("The JSON API, described and tryable")),
