@@ -43,10 +43,13 @@ INSTALLED_APPS = [
     "yiyang.audit",
     "yiyang.people",
     "yiyang.homecare",
+    "yiyang.plan",
     "yiyang.assessments",
     "yiyang.visits",
     "yiyang.institutions",
     "yiyang.guardian",
+    "yiyang.subsidies",
+    "yiyang.timebank",
 ]
 
 MIDDLEWARE = [
@@ -217,3 +220,11 @@ GUARDIAN_POSITION_RETENTION_DAYS = env_int("YIYANG_GUARDIAN_POSITION_RETENTION_D
 GUARDIAN_SILENCE_MINUTES = env_int("YIYANG_GUARDIAN_SILENCE_MINUTES", 10)
 GUARDIAN_WORKER_STALL_MINUTES = env_int("YIYANG_GUARDIAN_WORKER_STALL_MINUTES", 3)
 GUARDIAN_OFFLINE_FLOOD_THRESHOLD = env_int("YIYANG_GUARDIAN_OFFLINE_FLOOD_THRESHOLD", 20)
+
+# Home care: visit verification and audit thresholds (see yiyang/homecare/operations.py).
+YIYANG_CHECKIN_MAX_METERS = env_int("YIYANG_CHECKIN_MAX_METERS", 5000)
+YIYANG_AUDIT_MAX_METERS = env_int("YIYANG_AUDIT_MAX_METERS", 500)
+YIYANG_AUDIT_MIN_DURATION_PERCENT = env_int("YIYANG_AUDIT_MIN_DURATION_PERCENT", 60)
+YIYANG_AUDIT_LATE_SYNC_MINUTES = env_int("YIYANG_AUDIT_LATE_SYNC_MINUTES", 30)
+YIYANG_LOW_RATING = env_int("YIYANG_LOW_RATING", 2)
+YIYANG_ORDER_OVERDUE_MINUTES = env_int("YIYANG_ORDER_OVERDUE_MINUTES", 120)
