@@ -69,3 +69,9 @@ def test_healthz_reports_a_database_failure_as_503(client, monkeypatch):
     monkeypatch.setattr(connection, "cursor", broken_cursor)
     response = client.get("/healthz")
     assert response.status_code == 503 and response.json()["status"] == "error"
+
+
+def test_pages_stay_chinese_for_an_english_browser_until_the_switch_is_used(client):
+    assert 'lang="zh-hans"' in client.get("/login/", HTTP_ACCEPT_LANGUAGE="en-US,en;q=0.9").content.decode()
+    client.post("/i18n/setlang/", {"language": "en", "next": "/login/"})
+    assert 'lang="en"' in client.get("/login/", HTTP_ACCEPT_LANGUAGE="zh-CN").content.decode()
