@@ -5,6 +5,7 @@ from datetime import datetime, timedelta
 import pytest
 from django.utils import timezone
 
+from tests.guardian.broker import start_broker  # noqa: F401 (a fixture for every guardian test)
 from yiyang.guardian import crypto
 from yiyang.guardian.operations import Incoming, device_register
 

@@ -1,0 +1,80 @@
+"""The listener against a real Mosquitto (started here, with the project's configuration)."""
+
+import json
+import time
+
+import pytest
+
+from tests.guardian.broker import LISTENER, SIMULATOR
+from yiyang.guardian.brokerfiles import device_topic
+from yiyang.guardian.listener import Listener
+from yiyang.guardian.models import Alert, AlertKind, DeviceEvent, RejectedMessage
+
+
+def run_listener(broker, *, until, timeout: float = 15.0, client_id: str = "test-listener") -> Listener:
+    listener = Listener(
+        host=broker.host, port=broker.port, username=LISTENER[0], password=LISTENER[1], client_id=client_id, selfwatch_every=0
+    )
+    deadline = time.monotonic() + timeout
+    listener.run(until=lambda: until(listener) or time.monotonic() > deadline)
+    return listener
+
+
+def publish_all(client, items, qos: int = 1) -> None:
+    infos = [client.publish(topic, body if isinstance(body, bytes | str) else json.dumps(body), qos=qos) for topic, body in items]
+    for info in infos:
+        info.wait_for_publish(10)
+
+
+@pytest.fixture
+def elder(elders):
+    return elders["liandu"]
+
+
+def test_listener_stores_rejects_and_acks(make_device, elder, start_broker):
+    sos, bracelet = make_device(elder, "sos"), make_device(elder, "bracelet")
+    broker = start_broker([(sos.serial, sos.secret), (bracelet.serial, bracelet.secret)])
+    # The listener's first connection creates its persistent session (and subscription).
+    run_listener(broker, until=lambda lis: lis.connected.is_set() and time.sleep(0.2) is None)
+    device_client = broker.client(sos.serial, sos.secret, "dev-sos")
+    items = [(device_topic(sos.serial), sos.message("heartbeat")) for _ in range(30)]
+    items += [(device_topic(sos.serial), sos.message("sos")), (device_topic(sos.serial), b"{not json")]
+    items += [(device_topic(sos.serial), {**sos.message("sos"), "sig": "00" * 32})]
+    publish_all(device_client, items)
+    device_client.disconnect()
+    listener = run_listener(broker, until=lambda lis: lis.stats.received >= 33)
+    assert (listener.stats.accepted, listener.stats.rejected) == (31, 2)
+    assert listener.stats.rejected_by_reason == {"malformed": 1, "bad_signature": 1}
+    assert DeviceEvent.objects.filter(device=sos.device).count() == 31
+    assert Alert.objects.get().kind == AlertKind.SOS
+    assert RejectedMessage.objects.count() == 2
+    # Everything was acknowledged: the session owes the listener nothing more.
+    again = run_listener(broker, until=lambda lis: False, timeout=1.5)
+    assert again.stats.received == 0
+
+
+def test_a_device_cannot_publish_on_another_devices_topic(make_device, elder, start_broker):
+    mine, other = make_device(elder, "sos"), make_device(elder, "sos")
+    broker = start_broker([(mine.serial, mine.secret), (other.serial, other.secret)])
+    run_listener(broker, until=lambda lis: lis.connected.is_set() and time.sleep(0.2) is None)
+    intruder = broker.client(mine.serial, mine.secret, "dev-intruder")
+    # Signed with the other device's secret, but the broker's ACL only lets `mine` write its own topic.
+    publish_all(intruder, [(device_topic(other.serial), other.message("sos")), (device_topic(mine.serial), mine.message("heartbeat"))])
+    intruder.disconnect()
+    listener = run_listener(broker, until=lambda lis: lis.stats.received >= 1, timeout=5)
+    time.sleep(0.3)
+    assert listener.stats.received == 1
+    assert not Alert.objects.exists()
+    assert DeviceEvent.objects.get().device == mine.device
+
+
+def test_a_burst_while_the_listener_is_down_is_kept_beyond_debians_1000_message_queue(make_device, elder, start_broker):
+    dev = make_device(elder, "bracelet")
+    broker = start_broker([(dev.serial, dev.secret)])
+    run_listener(broker, until=lambda lis: lis.connected.is_set() and time.sleep(0.2) is None)
+    sim = broker.client(*SIMULATOR, "simulator")
+    publish_all(sim, [(device_topic(dev.serial), dev.message("heartbeat")) for _ in range(2500)])
+    sim.disconnect()
+    listener = run_listener(broker, until=lambda lis: lis.stats.received >= 2500, timeout=60)
+    assert listener.stats.accepted == 2500
+    assert DeviceEvent.objects.count() == 2500

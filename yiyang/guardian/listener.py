@@ -1,0 +1,179 @@
+"""`yiyang guardian listen`: MQTT -> events_ingest, at least once, acknowledged only after commit.
+
+paho-mqtt 2 with manual_ack: the network thread queues messages; the main thread takes them in
+batches, stores them in one transaction (events_ingest), and only then sends the PUBACKs, in the
+order the messages arrived. A crash before the ack makes the broker redeliver (persistent session,
+clean_session=False); (device, message id) de-duplication makes the redelivery harmless.
+"""
+
+import logging
+import queue
+import socket
+import threading
+import time
+from dataclasses import dataclass, field
+
+import paho.mqtt.client as mqtt
+from django.db import close_old_connections, connection
+
+from yiyang.guardian.brokerfiles import TOPIC_FILTER, serial_from_topic
+from yiyang.guardian.models import Channel
+from yiyang.guardian.operations import Incoming, events_ingest, guardian_selfwatch
+
+log = logging.getLogger("yiyang.guardian.listener")
+
+
+@dataclass
+class Stats:
+    received: int = 0
+    accepted: int = 0
+    duplicates: int = 0
+    rejected: int = 0
+    batches: int = 0
+    store_errors: int = 0
+    rejected_by_reason: dict[str, int] = field(default_factory=dict)
+
+
+def _close_stale_connections() -> None:
+    # Never inside someone else's transaction (a test running the listener in-process).
+    if not connection.in_atomic_block:
+        close_old_connections()
+
+
+def default_client_id() -> str:
+    # Stable across restarts (the broker keeps the session under it), distinct per host.
+    return f"yiyang-guardian-{socket.gethostname()}"
+
+
+class Listener:
+    def __init__(
+        self,
+        *,
+        host: str,
+        port: int,
+        username: str = "",
+        password: str = "",
+        client_id: str | None = None,
+        batch_size: int = 500,
+        batch_wait: float = 0.05,
+        selfwatch_every: float = 30.0,
+    ):
+        self.host, self.port = host, port
+        self.batch_size, self.batch_wait = batch_size, batch_wait
+        self.selfwatch_every = selfwatch_every
+        self.stats = Stats()
+        self.inbox: queue.Queue[mqtt.MQTTMessage] = queue.Queue()
+        self.stopping = threading.Event()
+        self.connected = threading.Event()
+        self.client = mqtt.Client(
+            mqtt.CallbackAPIVersion.VERSION2,
+            client_id=client_id or default_client_id(),
+            clean_session=False,
+            protocol=mqtt.MQTTv311,
+            manual_ack=True,
+        )
+        if username:
+            self.client.username_pw_set(username, password)
+        # Let the broker's in-flight window (max_inflight_messages) fill a batch.
+        self.client.max_inflight_messages_set(max(20, batch_size * 2))
+        self.client.on_connect = self._on_connect
+        self.client.on_disconnect = self._on_disconnect
+        self.client.on_message = self._on_message
+        self.client.reconnect_delay_set(min_delay=1, max_delay=30)
+
+    # paho network thread ---------------------------------------------------------------
+    def _on_connect(self, client, userdata, flags, reason_code, properties):
+        if reason_code.is_failure:
+            log.error("guardian listener: broker refused the connection: %s", reason_code)
+            return
+        # Subscribing again is harmless with a persistent session and needed on its first connect.
+        client.subscribe(TOPIC_FILTER, qos=1)
+        self.connected.set()
+        log.info("guardian listener: connected to %s:%s (session present: %s)", self.host, self.port, flags.session_present)
+
+    def _on_disconnect(self, client, userdata, flags, reason_code, properties):
+        self.connected.clear()
+        if not self.stopping.is_set():
+            log.warning("guardian listener: disconnected (%s); reconnecting", reason_code)
+
+    def _on_message(self, client, userdata, message):
+        self.inbox.put(message)
+
+    # main thread -----------------------------------------------------------------------
+    def stop(self, *_args) -> None:
+        self.stopping.set()
+
+    def run(self, *, until=None) -> Stats:
+        """Run until stop() (SIGTERM/SIGINT) or `until()` returns true."""
+        self.client.connect_async(self.host, self.port, keepalive=30)
+        self.client.loop_start()
+        last_watch = time.monotonic()
+        try:
+            while not self.stopping.is_set() and not (until and until()):
+                batch = self._take_batch()
+                if batch:
+                    self._store(batch)
+                if self.selfwatch_every and time.monotonic() - last_watch > self.selfwatch_every:
+                    last_watch = time.monotonic()
+                    self._selfwatch()
+            # Messages already received are stored and acknowledged before leaving; anything
+            # later stays with the broker for the next start.
+            while True:
+                batch = self._take_batch(block=False)
+                if not batch:
+                    break
+                self._store(batch)
+        finally:
+            self.client.disconnect()
+            self.client.loop_stop()
+            _close_stale_connections()
+            log.info("guardian listener: stopped %s", self.stats)
+        return self.stats
+
+    def _take_batch(self, block: bool = True) -> list[mqtt.MQTTMessage]:
+        batch: list[mqtt.MQTTMessage] = []
+        try:
+            batch.append(self.inbox.get(timeout=0.2) if block else self.inbox.get_nowait())
+        except queue.Empty:
+            return batch
+        deadline = time.monotonic() + self.batch_wait
+        while len(batch) < self.batch_size:
+            remaining = deadline - time.monotonic()
+            try:
+                batch.append(self.inbox.get(timeout=remaining) if remaining > 0 else self.inbox.get_nowait())
+            except queue.Empty:
+                break
+        return batch
+
+    def _store(self, batch: list[mqtt.MQTTMessage]) -> None:
+        incoming = [Incoming(body=m.payload, channel=Channel.MQTT, topic=m.topic, topic_serial=serial_from_topic(m.topic)) for m in batch]
+        delay = 0.5
+        while True:
+            try:
+                _close_stale_connections()
+                result = events_ingest(messages=incoming)
+                break
+            except Exception:
+                # The database is away: keep the batch unacknowledged and try again; the broker holds the rest.
+                self.stats.store_errors += 1
+                log.exception("guardian listener: storing a batch of %s failed; retrying in %.1fs", len(batch), delay)
+                if self.stopping.is_set() and self.stats.store_errors > 3:
+                    return
+                time.sleep(delay)
+                delay = min(delay * 2, 10)
+        for m in batch:
+            self.client.ack(m.mid, m.qos)
+        s = self.stats
+        s.batches += 1
+        s.received += len(batch)
+        s.accepted += result.count("accepted")
+        s.duplicates += result.count("duplicate")
+        s.rejected += result.count("rejected")
+        for exc in result.reasons.values():
+            s.rejected_by_reason[exc.reason] = s.rejected_by_reason.get(exc.reason, 0) + 1
+
+    def _selfwatch(self) -> None:
+        try:
+            guardian_selfwatch()
+        except Exception:
+            log.exception("guardian listener: self-watch failed")
