@@ -543,3 +543,54 @@ def transfer_decide(*, transfer: ElderTransfer, actor, to_status: str, note: str
             detail={"transfer": transfer.pk, "from": transfer.from_region.code, "to": transfer.to_region.code},
         )
     return transfer
+
+
+# Key rotation ------------------------------------------------------------------------
+
+
+def keys_rotate(*, batch_size: int = 500, actor=None) -> dict[str, int]:
+    """Re-encrypt every stored ID number and phone under the current key version and cipher.
+
+    Works in batches of locked rows, so it can run while the platform is in use and be resumed
+    after an interruption: rows already current are skipped by their token prefix.
+    """
+    from yiyang.people.models import CONTACT_PHONE_FIELD, PHONE_FIELD
+
+    prefix = f"v{crypto.current_version()}:{crypto.current_cipher()}:"
+    counts = {"elders": 0, "contacts": 0}
+    from django.db.models import Q
+
+    stale_elders = Elder.objects.filter(
+        (~Q(id_number_enc="") & ~Q(id_number_enc__startswith=prefix)) | (~Q(phone_enc="") & ~Q(phone_enc__startswith=prefix))
+    )
+    while True:
+        with transaction.atomic():
+            rows = list(stale_elders.select_for_update().order_by("pk")[:batch_size])
+            changed = []
+            for elder in rows:
+                new_id = crypto.reencrypt(elder.id_number_enc, field=ID_FIELD)
+                new_phone = crypto.reencrypt(elder.phone_enc, field=PHONE_FIELD)
+                elder.id_number_enc, elder.phone_enc = new_id, new_phone
+                changed.append(elder)
+            Elder.objects.bulk_update(changed, ["id_number_enc", "phone_enc"])
+        counts["elders"] += len(changed)
+        if len(rows) < batch_size:
+            break
+    stale_contacts = ElderContact.objects.exclude(phone_enc="").exclude(phone_enc__startswith=prefix)
+    while True:
+        with transaction.atomic():
+            contacts = list(stale_contacts.select_for_update().order_by("pk")[:batch_size])
+            for contact in contacts:
+                contact.phone_enc = crypto.reencrypt(contact.phone_enc, field=CONTACT_PHONE_FIELD)
+            ElderContact.objects.bulk_update(contacts, ["phone_enc"])
+        counts["contacts"] += len(contacts)
+        if len(contacts) < batch_size:
+            break
+    with transaction.atomic():
+        audit_record(
+            actor=actor,
+            action="people.keys_rotate",
+            object_type="people.elder",
+            detail={**counts, "version": crypto.current_version(), "cipher": crypto.current_cipher()},
+        )
+    return counts

@@ -3,7 +3,7 @@ from django.db.models import Q, QuerySet
 from yiyang.accounts.roles import Role, can
 from yiyang.accounts.scope import scope_of
 from yiyang.core.errors import DomainError
-from yiyang.people.models import Elder
+from yiyang.people.models import Elder, ElderCategory, ElderTransfer
 from yiyang.regions.queries import under_paths_q
 
 
@@ -60,3 +60,66 @@ def elder_search(user, text: str) -> QuerySet[Elder]:
         contact = crypto.blind_index(phone, field=CONTACT_PHONE_FIELD)
         return visible.filter(Q(phone_bidx=own) | Q(contacts__phone_bidx=contact)).distinct()
     return visible.filter(name__contains=text)
+
+
+def elders_filtered(
+    user,
+    *,
+    q: str = "",
+    region: str = "",
+    category: str = "",
+    status: str = "",
+    living_arrangement: str = "",
+) -> QuerySet[Elder]:
+    """The list filters shared by pages, API and exports. Always within the user's scope."""
+    from datetime import date
+
+    from yiyang.people.models import OLDEST_OLD, OLDEST_OLD_AGE
+    from yiyang.regions.queries import region_by_code
+
+    elders = elder_search(user, q) if q.strip() else elders_visible_to(user)
+    if region:
+        where = region_by_code(region.strip())
+        elders = elders.filter(residence_region__path__startswith=where.path) if where else elders.none()
+    if category == OLDEST_OLD:
+        today = date.today()
+        try:
+            cutoff = today.replace(year=today.year - OLDEST_OLD_AGE)
+        except ValueError:  # 29 February
+            cutoff = today.replace(year=today.year - OLDEST_OLD_AGE, day=28)
+        elders = elders.filter(birth_date__lte=cutoff)
+    elif category:
+        elders = elders.filter(pk__in=ElderCategory.objects.filter(category=category, ended__isnull=True).values("elder_id"))
+    if status and status != "all":
+        elders = elders.filter(status=status)
+    if living_arrangement:
+        elders = elders.filter(living_arrangement=living_arrangement)
+    return elders
+
+
+def transfers_visible_to(user) -> QuerySet[ElderTransfer]:
+    """Transfers whose sending or receiving side lies in the user's regions (the receiver sees a pending file it cannot open yet)."""
+    if not can(user, "elder.transfer"):
+        return ElderTransfer.objects.none()
+    scope = scope_of(user)
+    rows = ElderTransfer.objects.select_related("elder", "from_region", "to_region", "initiated_by", "decided_by")
+    if scope.everything:
+        return rows
+    paths = list(scope.region_paths)
+    return rows.filter(under_paths_q("from_region", paths) | under_paths_q("to_region", paths))
+
+
+def access_log_visible_to(user):
+    """Unmask and export events of the user's regions, for officers (PIPL: readable by those responsible)."""
+    from yiyang.audit.models import AuditEvent
+
+    if not can(user, "access_log.view"):
+        return AuditEvent.objects.none()
+    rows = AuditEvent.objects.filter(action__in=ACCESS_LOG_ACTIONS).select_related("actor", "region")
+    scope = scope_of(user)
+    if scope.everything:
+        return rows
+    return rows.filter(under_paths_q("region", list(scope.region_paths)))
+
+
+ACCESS_LOG_ACTIONS = ("elder.unmask", "elder.export", "elder.import")

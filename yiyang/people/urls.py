@@ -5,5 +5,16 @@ from yiyang.people import views
 app_name = "people"
 urlpatterns = [
     path("", views.elder_list, name="elder_list"),
+    path("new/", views.elder_register, name="elder_register"),
+    path("export/", views.elder_export, name="elder_export"),
+    path("transfers/", views.transfer_list, name="transfer_list"),
+    path("transfers/<int:transfer_id>/decide/", views.transfer_decide, name="transfer_decide"),
+    path("access-log/", views.access_log, name="access_log"),
     path("<int:elder_id>/", views.elder_detail, name="elder_detail"),
+    path("<int:elder_id>/edit/", views.elder_edit, name="elder_edit"),
+    path("<int:elder_id>/status/", views.elder_status, name="elder_status"),
+    path("<int:elder_id>/categories/", views.elder_categories, name="elder_categories"),
+    path("<int:elder_id>/contacts/", views.elder_contact_add, name="elder_contact_add"),
+    path("<int:elder_id>/consents/", views.elder_consent, name="elder_consent"),
+    path("<int:elder_id>/transfer/", views.elder_transfer, name="elder_transfer"),
 ]
