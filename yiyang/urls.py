@@ -15,6 +15,7 @@ urlpatterns = [
     path("account/", include("yiyang.accounts.urls")),
     path("elders/", include("yiyang.people.urls")),
     path("regions/", include("yiyang.regions.urls")),
+    path("plan/", include("yiyang.plan.urls")),
     path("assessments/", include("yiyang.assessments.urls")),
     path("api/v1/", api.urls),
     path("admin/", admin.site.urls),

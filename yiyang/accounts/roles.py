@@ -38,6 +38,12 @@ CAPABILITIES: dict[str, set[str]] = {
     "region.view": set(Role.values),
     "user.manage": {Role.ADMIN},
     "token.manage": set(Role.values),
+    # The plan cockpit (yiyang.plan)
+    "plan.view": OFFICERS | {Role.REPORTER},
+    "plan.enter": OFFICERS | {Role.REPORTER},
+    "plan.approve": OFFICERS,
+    "plan.manage": OFFICERS,
+    "plan.report": OFFICERS,
     # Ability assessments (yiyang.assessments)
     "assessment.view": OFFICERS | {Role.WORKER, Role.ASSESSOR, Role.OPERATOR},
     "assessment.record": {Role.ADMIN, Role.ASSESSOR},
