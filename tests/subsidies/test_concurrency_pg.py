@@ -1,0 +1,116 @@
+"""Two spends of the same balance, in real concurrent transactions on PostgreSQL: exactly one succeeds."""
+
+import threading
+from datetime import date
+from urllib.parse import urlparse
+
+import pytest
+from django.db import connection, connections
+
+from tests.factories import ElderFactory, ProviderFactory, persona
+from tests.services import require_service
+from tests.subsidies.conftest import PERIOD, make_programme
+from yiyang.accounts.roles import Role
+from yiyang.core.errors import StateConflict
+from yiyang.subsidies.ledger import ledger_check
+from yiyang.subsidies.models import Account, AccountKind, Entry, Spend
+from yiyang.subsidies.operations import grants_run_month, vouchers_spend
+
+pytestmark = pytest.mark.services
+
+
+@pytest.fixture
+def restore_regions(django_db_blocker):
+    """A transactional test ends with a flush that also empties the preloaded regions; put them back."""
+    yield
+    from yiyang.regions.operations import regions_load_lishui
+
+    with django_db_blocker.unblock():
+        regions_load_lishui()
+
+
+def _require_postgres():
+    if connection.vendor != "postgresql":
+        pytest.skip("concurrency is tested on PostgreSQL: set DATABASE_URL=postgres://...")
+    url = urlparse(f"//{connection.settings_dict['HOST'] or '127.0.0.1'}:{connection.settings_dict['PORT'] or 5432}")
+    require_service("PostgreSQL", url.hostname, url.port)
+
+
+def _race(calls):
+    """Run each call in its own thread and connection, released together; collect results or errors."""
+    barrier = threading.Barrier(len(calls))
+    results: list = [None] * len(calls)
+
+    def run(i, call):
+        try:
+            barrier.wait(timeout=10)
+            results[i] = call()
+        except Exception as exc:  # recorded and asserted on by the test
+            results[i] = exc
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=run, args=(i, c)) for i, c in enumerate(calls)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    return results
+
+
+def test_two_concurrent_spends_of_one_balance(restore_regions, transactional_db):
+    _require_postgres()
+    officer = persona(Role.COUNTY_OFFICER, regions=("331102",))
+    provider = ProviderFactory()
+    programme = make_programme(officer, tiers=[{"key": "a", "label": "a", "all": [], "amount_fen": 10000}])
+    elders = [ElderFactory(birth_date=date(1935, 1, 1)) for _ in range(5)]
+    grants_run_month(programme=programme, period=PERIOD, actor=officer)
+    for n, elder in enumerate(elders):
+        results = _race(
+            [
+                lambda e=elder, n=n: vouchers_spend(elder=e, order_ref=f"a-{n}", category="meal", amount_fen=10000, actor=officer, provider=provider),
+                lambda e=elder, n=n: vouchers_spend(elder=e, order_ref=f"b-{n}", category="meal", amount_fen=10000, actor=officer, provider=provider),
+            ]
+        )
+        assert sorted(results) == [0, 10000], results
+        assert Account.objects.get(kind=AccountKind.VOUCHER, elder=elder).balance == 0
+    assert Account.objects.get(kind=AccountKind.PROVIDER, provider=provider).balance == 50000
+    assert ledger_check(Account, Entry).ok
+
+
+def test_the_same_order_paid_twice_at_once_is_paid_once(restore_regions, transactional_db):
+    _require_postgres()
+    officer = persona(Role.COUNTY_OFFICER, regions=("331102",))
+    provider = ProviderFactory()
+    programme = make_programme(officer)
+    elder = ElderFactory(birth_date=date(1935, 1, 1))
+    grants_run_month(programme=programme, period=PERIOD, actor=officer)
+
+    def pay():
+        return vouchers_spend(elder=elder, order_ref="same", category="meal", amount_fen=4000, actor=officer, provider=provider)
+
+    assert _race([pay, pay, pay]) == [4000, 4000, 4000]
+    assert Spend.objects.count() == 1 and Entry.objects.filter(order_ref="same").count() == 1
+    assert Account.objects.get(kind=AccountKind.VOUCHER, elder=elder).balance == 6000
+    assert ledger_check(Account, Entry).ok
+
+
+def test_two_concurrent_redemptions_of_one_hour_balance(restore_regions, transactional_db):
+    _require_postgres()
+    from yiyang.timebank.models import HourAccount, HourEntry
+    from yiyang.timebank.operations import account_for_user, hours_credit_for_service, hours_redeem
+
+    officer = persona(Role.COUNTY_OFFICER, regions=("331102",))
+    volunteer = persona(Role.VOLUNTEER)
+    elder = ElderFactory()
+    hours_credit_for_service(volunteer=volunteer, elder=elder, order_ref="order:1", minutes=90, actor=officer)
+    account = account_for_user(volunteer)
+
+    def redeem():
+        return hours_redeem(account=account, minutes=60, service="助洁", actor=volunteer)
+
+    results = _race([redeem, redeem])
+    assert sum(isinstance(r, StateConflict) for r in results) == 1 and sum(isinstance(r, HourEntry) for r in results) == 1
+    account.refresh_from_db()
+    assert account.balance == 30
+    assert ledger_check(HourAccount, HourEntry).ok
