@@ -43,6 +43,10 @@ api.add_router("/auth", accounts_router)
 api.add_router("/regions", regions_router)
 api.add_router("/elders", people_router)
 
+from yiyang.guardian.api import router as guardian_router  # noqa: E402
+
+api.add_router("/guardian", guardian_router)
+
 from yiyang.assessments.api import router as assessments_router  # noqa: E402
 
 api.add_router("/assessments", assessments_router)
