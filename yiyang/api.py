@@ -50,3 +50,9 @@ api.add_router("/guardian", guardian_router)
 from yiyang.assessments.api import router as assessments_router  # noqa: E402
 
 api.add_router("/assessments", assessments_router)
+
+from yiyang.homecare.api import homecare_router  # noqa: E402
+from yiyang.homecare.api import router as orders_router  # noqa: E402
+
+api.add_router("/orders", orders_router)
+api.add_router("/homecare", homecare_router)

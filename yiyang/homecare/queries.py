@@ -1,4 +1,14 @@
-from django.db.models import QuerySet
+"""Reads of the home-care domain, always scoped by the user."""
+
+import math
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+
+from django.conf import settings
+from django.db.models import Avg, Count, Q, QuerySet, Sum
+from django.db.models.functions import TruncMonth
+from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from yiyang.regions.queries import under_paths_q
 
@@ -18,10 +28,309 @@ def providers_visible_to(user) -> QuerySet:
 
 
 def elder_ids_served_by(user) -> QuerySet:
-    """Elders a dispatcher's provider, or a caregiver or volunteer personally, serves.
-
-    Orders do not exist yet; until they do, provider staff see no elder.
-    """
+    """Elders a dispatcher's provider, or a caregiver or volunteer personally, serves (through orders)."""
+    from yiyang.accounts.roles import Role
+    from yiyang.accounts.scope import scope_of
+    from yiyang.homecare.models import Order
     from yiyang.people.models import Elder
 
+    role = getattr(user, "role", None)
+    if role == Role.DISPATCHER:
+        provider_id = scope_of(user).provider_id
+        if provider_id:
+            return Order.objects.filter(provider_id=provider_id).values("elder_id")
+    if role in (Role.CAREGIVER, Role.VOLUNTEER):
+        return Order.objects.filter(caregiver__user_id=user.pk).values("elder_id")
     return Elder.objects.none().values("pk")
+
+
+def orders_visible_to(user) -> QuerySet:
+    """The one place that decides which orders a user may see; out of scope is 404 for callers."""
+    from yiyang.accounts.roles import Role, can
+    from yiyang.accounts.scope import scope_of
+    from yiyang.homecare.models import Order
+    from yiyang.people.models import ElderLink
+
+    if not can(user, "order.view"):
+        return Order.objects.none()
+    scope = scope_of(user)
+    if scope.everything:
+        return Order.objects.all()
+    visible = Q(pk__in=[])
+    if scope.sees_region_elders and scope.region_paths:
+        visible |= under_paths_q("elder__residence_region", list(scope.region_paths))
+    if user.role == Role.DISPATCHER and scope.provider_id:
+        visible |= Q(provider_id=scope.provider_id)
+    if user.role in (Role.CAREGIVER, Role.VOLUNTEER):
+        visible |= Q(caregiver__user_id=user.pk)
+    if user.role in (Role.FAMILY, Role.ELDER):
+        visible |= Q(elder_id__in=ElderLink.objects.filter(user_id=user.pk).values("elder_id"))
+    return Order.objects.filter(visible)
+
+
+def order_for(user, order_id: int):
+    return (
+        orders_visible_to(user)
+        .select_related("elder__residence_region", "item__category", "provider", "caregiver")
+        .filter(pk=order_id)
+        .first()
+    )
+
+
+def caregiver_of(user):
+    from yiyang.homecare.models import Caregiver
+
+    if not getattr(user, "is_authenticated", False):
+        return None
+    return Caregiver.objects.filter(user_id=user.pk).select_related("provider").first()
+
+
+def caregivers_visible_to(user) -> QuerySet:
+    from yiyang.homecare.models import Caregiver
+
+    return Caregiver.objects.filter(provider__in=providers_visible_to(user))
+
+
+def hotline_elder_search(user, text: str) -> QuerySet:
+    """One search box for the hotline: the registry's search when it exists, else partial name."""
+    from yiyang.people import queries as people_queries
+
+    text = (text or "").strip()
+    if not text:
+        return people_queries.elders_visible_to(user).none()
+    search = getattr(people_queries, "elder_search", None)
+    if search is not None:
+        return search(user, text)
+    return people_queries.elders_visible_to(user).filter(name__contains=text)
+
+
+# Geometry -------------------------------------------------------------------
+
+EARTH_RADIUS_M = 6_371_008.8
+
+
+def distance_m(a: tuple[float, float], b: tuple[float, float]) -> float:
+    """Great-circle distance between two WGS-84 (lat, lng) points."""
+    lat1, lng1 = map(math.radians, a)
+    lat2, lng2 = map(math.radians, b)
+    h = math.sin((lat2 - lat1) / 2) ** 2 + math.cos(lat1) * math.cos(lat2) * math.sin((lng2 - lng1) / 2) ** 2
+    return 2 * EARTH_RADIUS_M * math.asin(min(1.0, math.sqrt(h)))
+
+
+def elder_home(elder) -> tuple[float, float] | None:
+    """The elder's home (WGS-84): the registry's coordinates, else the residence region's centre."""
+    for lat_name, lng_name in (("lat", "lng"), ("latitude", "longitude"), ("home_lat", "home_lng")):
+        lat, lng = getattr(elder, lat_name, None), getattr(elder, lng_name, None)
+        if lat is not None and lng is not None:
+            return (float(lat), float(lng))
+    region = elder.residence_region
+    while region is not None:
+        if region.lat is not None and region.lng is not None:
+            return (region.lat, region.lng)
+        region = region.parent
+    return None
+
+
+def elder_home_is_exact(elder) -> bool:
+    return any(getattr(elder, n, None) is not None for n in ("lat", "latitude", "home_lat"))
+
+
+# Catalogue and qualifications ----------------------------------------------------
+
+
+def catalogue() -> QuerySet:
+    from yiyang.homecare.models import ServiceItem
+
+    return ServiceItem.objects.filter(is_active=True).select_related("category").order_by("category__sort", "code")
+
+
+def offerings_covering(elder, item) -> QuerySet:
+    """Active offerings of `item` whose area (or, when empty, the provider's area) covers the elder's home."""
+    from yiyang.homecare.models import ProviderOffering
+
+    path = elder.residence_region.path
+    candidates = ProviderOffering.objects.filter(item=item, is_active=True, provider__is_active=True).select_related("provider")
+    covering = []
+    for offering in candidates.prefetch_related("regions", "provider__service_regions"):
+        if offering_covers(offering, path):
+            covering.append(offering.pk)
+    return candidates.filter(pk__in=covering).order_by("price_fen", "provider__name")
+
+
+def offering_covers(offering, region_path: str) -> bool:
+    area = list(offering.regions.all()) or list(offering.provider.service_regions.all())
+    return any(region_path.startswith(r.path) for r in area)
+
+
+def qualification_problem(caregiver, item, on: date, certificates=None) -> str | None:
+    from yiyang.homecare.models import Qualification
+
+    if item.qualification == Qualification.NONE:
+        return None
+    certificates = list(caregiver.certificates.all()) if certificates is None else certificates
+    held = [c for c in certificates if c.kind == item.qualification]
+    label = Qualification(item.qualification).label
+    if not held:
+        return _("%(name)s holds no certificate “%(qualification)s”, which %(item)s requires.") % {
+            "name": caregiver.name,
+            "qualification": label,
+            "item": item.name,
+        }
+    latest = max(c.expires_on for c in held)
+    if latest < on:
+        return _("%(name)s's certificate “%(qualification)s” expired on %(date)s.") % {
+            "name": caregiver.name,
+            "qualification": label,
+            "date": latest.isoformat(),
+        }
+    return None
+
+
+# Dispatch suggestion -----------------------------------------------------------------
+
+
+@dataclass
+class Suggestion:
+    caregiver_id: int
+    name: str
+    is_volunteer: bool
+    distance_m: int | None
+    starts_from: str
+    load: int
+    rank: int = 0
+
+
+@dataclass
+class Suggestions:
+    ranked: list[Suggestion] = field(default_factory=list)
+    excluded: list[dict] = field(default_factory=list)
+
+
+def _local_day_bounds(moment: datetime) -> tuple[datetime, datetime]:
+    local = timezone.localtime(moment)
+    start = timezone.make_aware(datetime.combine(local.date(), time.min))
+    return start, start + timedelta(days=1)
+
+
+def dispatch_suggestions(order, *, limit: int = 10) -> Suggestions:
+    """Caregivers of the order's provider, best first.
+
+    Qualified for the item (valid certificate, the category among their skills), on duty and
+    free in the window; ranked by distance to the elder from where they will be (the home of
+    their previous visit that day, else their home base), then by the day's load.
+    """
+    from yiyang.homecare.models import Caregiver, Order, OrderStatus
+    from yiyang.homecare.states import BUSY
+
+    result = Suggestions()
+    target = elder_home(order.elder)
+    local_start = timezone.localtime(order.window_start)
+    local_end = timezone.localtime(order.window_end)
+    day_start, day_end = _local_day_bounds(order.window_start)
+    caregivers = list(
+        Caregiver.objects.filter(provider_id=order.provider_id, is_active=True).prefetch_related("certificates", "skills").order_by("pk")
+    )
+    day_orders = (
+        Order.objects.filter(provider_id=order.provider_id, caregiver__isnull=False, window_start__lt=day_end, window_end__gt=day_start)
+        .exclude(pk=order.pk)
+        .exclude(status__in=[OrderStatus.CANCELLED, OrderStatus.REJECTED])
+        .select_related("elder__residence_region")
+        .only(
+            "pk",
+            "caregiver_id",
+            "status",
+            "window_start",
+            "window_end",
+            "elder__lat",
+            "elder__lng",
+            "elder__residence_region__lat",
+            "elder__residence_region__lng",
+            "elder__residence_region__parent_id",
+        )
+    )
+    by_caregiver: dict[int, list] = {}
+    for other in day_orders:
+        by_caregiver.setdefault(other.caregiver_id, []).append(other)
+    for cg in caregivers:
+        problem = qualification_problem(cg, order.item, local_start.date(), list(cg.certificates.all()))
+        if problem is None and order.item.category_id not in {s.pk for s in cg.skills.all()}:
+            problem = _("%(name)s is not skilled in %(category)s.") % {"name": cg.name, "category": order.item.category.name}
+        if problem is None and (
+            local_start.weekday() not in (cg.work_days or [])
+            or local_start.time() < cg.work_start
+            or local_end.time() > cg.work_end
+            or local_end.date() != local_start.date()
+        ):
+            problem = _("%(name)s is off duty in this window.") % {"name": cg.name}
+        mine = by_caregiver.get(cg.pk, [])
+        if problem is None:
+            clash = next(
+                (o for o in mine if o.status in BUSY and o.window_start < order.window_end and o.window_end > order.window_start), None
+            )
+            if clash is not None:
+                problem = _("%(name)s is busy with order #%(id)s.") % {"name": cg.name, "id": clash.pk}
+        if problem is not None:
+            result.excluded.append({"caregiver_id": cg.pk, "name": cg.name, "reason": problem})
+            continue
+        before = [o for o in mine if o.window_end <= order.window_start]
+        origin, starts_from = (cg.home_lat, cg.home_lng), _("home base")
+        if before:
+            previous = max(before, key=lambda o: o.window_end)
+            previous_home = elder_home(previous.elder)
+            if previous_home is not None:
+                origin, starts_from = previous_home, _("after order #%(id)s") % {"id": previous.pk}
+        dist = None if target is None else int(distance_m(origin, target))
+        result.ranked.append(Suggestion(cg.pk, cg.name, cg.is_volunteer, dist, starts_from, len(mine)))
+    # Distance in 1 km bands first, so that among equally near caregivers the least loaded wins.
+    result.ranked.sort(
+        key=lambda s: ((s.distance_m if s.distance_m is not None else 10**9) // 1000, s.load, s.distance_m or 0, s.caregiver_id)
+    )
+    result.ranked = result.ranked[:limit]
+    for i, s in enumerate(result.ranked, start=1):
+        s.rank = i
+    return result
+
+
+# Audit queue, scores, receivables ------------------------------------------------------
+
+
+def audit_queue(user) -> QuerySet:
+    from yiyang.homecare.models import OrderStatus
+
+    return orders_visible_to(user).filter(status=OrderStatus.FLAGGED).select_related("elder", "item", "provider", "caregiver")
+
+
+def overdue_orders(user) -> QuerySet:
+    from yiyang.homecare.states import OPEN_FOR_DISPATCH
+
+    return (
+        orders_visible_to(user).filter(status__in=OPEN_FOR_DISPATCH, overdue_at__isnull=False).select_related("elder", "item", "provider")
+    )
+
+
+def follow_ups_open(user) -> QuerySet:
+    from yiyang.homecare.models import Rating
+
+    return Rating.objects.filter(follow_up_open=True, order__in=orders_visible_to(user)).select_related("order__elder", "order__provider")
+
+
+def provider_scores(providers: QuerySet) -> QuerySet:
+    return providers.annotate(
+        rating_avg=Avg("orders__rating__score"),
+        rating_count=Count("orders__rating"),
+        low_ratings=Count("orders__rating", filter=Q(orders__rating__score__lte=settings.YIYANG_LOW_RATING)),
+    )
+
+
+def provider_receivables(provider) -> list[dict]:
+    """Per month of payment: what the subsidy programmes and the elders owe the provider."""
+    from yiyang.homecare.models import Order, OrderStatus
+
+    rows = (
+        Order.objects.filter(provider=provider, status=OrderStatus.PAID, paid_at__isnull=False)
+        .annotate(month=TruncMonth("paid_at"))
+        .values("month")
+        .annotate(orders=Count("pk"), subsidy_fen=Sum("subsidy_fen"), copay_fen=Sum("copay_fen"), total_fen=Sum("price_fen"))
+        .order_by("month")
+    )
+    return [{**r, "month": timezone.localtime(r["month"]).strftime("%Y-%m") if r["month"] else ""} for r in rows]
