@@ -4,6 +4,7 @@ Each runs in one transaction, locks the rows it changes, re-checks state, and wr
 row. Audit details never contain a clear ID number or phone: only masked forms or field names.
 """
 
+import re
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -37,8 +38,6 @@ from yiyang.people.models import (
     age_on,
 )
 from yiyang.regions.models import Level, Region
-
-LISHUI_PATH_PREFIX = "331100/"
 
 
 class DuplicateElder(StateConflict):
@@ -74,13 +73,29 @@ def _check_coordinates(lng: float | None, lat: float | None) -> None:
         raise DomainError(_("Latitude must be between -90 and 90 (WGS-84)."), field="lat")
 
 
+CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def clean_text(value: str | None, *, field_name: str, max_length: int) -> str:
+    """Stripped text without control characters (PostgreSQL refuses NUL; nobody types a tab in an address)."""
+    value = (value or "").strip()
+    if CONTROL_CHARS.search(value):
+        raise DomainError(_("Remove the control characters from this text."), field=field_name, code="control_characters")
+    if len(value) > max_length:
+        raise DomainError(_("Too long (at most %(n)s characters).") % {"n": max_length}, field=field_name)
+    return value
+
+
 def _check_name(name: str) -> str:
-    name = (name or "").strip()
+    name = clean_text(name, field_name="name", max_length=64)
     if not name:
         raise DomainError(_("Enter the name."), field="name", code="required")
-    if len(name) > 64:
-        raise DomainError(_("Too long (at most %(n)s characters).") % {"n": 64}, field="name")
     return name
+
+
+def _city_path(region: Region) -> str:
+    # Paths run province/city/county/township/: the first two codes name the city.
+    return "/".join(region.path.split("/")[:2]) + "/"
 
 
 def county_of(region: Region) -> Region | None:
@@ -165,8 +180,8 @@ def validate_elder_input(actor, data: ElderInput) -> tuple[IdInfo, str, str]:
     if unknown:
         raise DomainError(_("Unknown category: %(c)s.") % {"c": ", ".join(unknown)}, field="categories")
     _check_coordinates(data.lng, data.lat)
-    if len(data.address) > 255:
-        raise DomainError(_("Too long (at most %(n)s characters).") % {"n": 255}, field="address")
+    data.address = clean_text(data.address, field_name="address", max_length=255)
+    reason = clean_text(reason, field_name="age_exception_reason", max_length=255)
     return info, phone, reason
 
 
@@ -253,9 +268,7 @@ def elder_update(*, elder: Elder, actor, changes: dict, reason: str = "") -> Eld
             changed["residence_region"] = {"from": elder.residence_region.code, "to": new.code}
             elder.residence_region = new
         if "address" in changes:
-            address = (changes["address"] or "").strip()
-            if len(address) > 255:
-                raise DomainError(_("Too long (at most %(n)s characters).") % {"n": 255}, field="address")
+            address = clean_text(changes["address"], field_name="address", max_length=255)
             changed["address"] = {"from": elder.address, "to": address}
             elder.address = address
         if "lng" in changes or "lat" in changes:
@@ -284,7 +297,7 @@ def elder_update(*, elder: Elder, actor, changes: dict, reason: str = "") -> Eld
 def elder_change_status(*, elder: Elder, actor, to_status: str, effective_date: date, reason: str) -> Elder:
     """Archive (death, move away) or restore a file. Never deletes; one transition row per change."""
     _require(actor, "elder.archive")
-    reason = (reason or "").strip()
+    reason = clean_text(reason, field_name="reason", max_length=255)
     if len(reason) < 2:
         raise DomainError(_("State the reason."), field="reason", code="required")
     if effective_date is None:
@@ -361,9 +374,7 @@ def contact_add(
     *, elder: Elder, actor, name: str, relation: str, phone: str = "", is_guardian: bool = False, is_emergency: bool = True
 ) -> ElderContact:
     _require(actor, "elder.update")
-    name = (name or "").strip()
-    if not name:
-        raise DomainError(_("Enter the name."), field="name", code="required")
+    name = _check_name(name)
     if relation not in ElderContact.Relation.values:
         raise DomainError(_("Choose one of: %(choices)s.") % {"choices": ", ".join(ElderContact.Relation.values)}, field="relation")
     normalised = normalise_phone(phone) if (phone or "").strip() else ""
@@ -429,7 +440,7 @@ UNMASKABLE = {"id_number", "phone", "contact_phone"}
 def elder_unmask(*, elder: Elder, actor, field_name: str, purpose: str, contact: ElderContact | None = None) -> str:
     """Reveal one field of one elder to a permitted user who states why; the access log records it."""
     _require(actor, "elder.unmask")
-    purpose = (purpose or "").strip()
+    purpose = clean_text(purpose, field_name="purpose", max_length=255)
     if field_name not in UNMASKABLE:
         raise DomainError(_("Choose one of: %(choices)s.") % {"choices": ", ".join(sorted(UNMASKABLE))}, field="field")
     if len(purpose) < 4:
@@ -454,7 +465,7 @@ def elder_unmask(*, elder: Elder, actor, field_name: str, purpose: str, contact:
 
 def export_record(*, actor, count: int, filters: dict, purpose: str, region: Region | None = None, fmt: str = "csv") -> None:
     _require(actor, "elder.export")
-    purpose = (purpose or "").strip()
+    purpose = clean_text(purpose, field_name="purpose", max_length=255)
     if len(purpose) < 4:
         raise DomainError(_("State the purpose (at least 4 characters)."), field="purpose", code="required")
     audit_record(
@@ -473,14 +484,15 @@ def export_record(*, actor, count: int, filters: dict, purpose: str, region: Reg
 def transfer_initiate(*, elder: Elder, actor, to_region: Region, reason: str, new_address: str = "") -> ElderTransfer:
     """The sending county (which can see the elder) asks the receiving county to take over the file."""
     _require(actor, "elder.transfer")
-    reason = (reason or "").strip()
+    reason = clean_text(reason, field_name="reason", max_length=255)
+    new_address = clean_text(new_address, field_name="new_address", max_length=255)
     if len(reason) < 2:
         raise DomainError(_("State the reason."), field="reason", code="required")
     _check_home_region(actor, to_region, field_name="to_region", in_scope=False)
-    if not to_region.path.startswith(LISHUI_PATH_PREFIX):
-        raise DomainError(_("Choose a township in this city."), field="to_region")
     with transaction.atomic():
         elder = Elder.objects.select_for_update().select_related("residence_region").get(pk=elder.pk)
+        if _city_path(to_region) != _city_path(elder.residence_region):
+            raise DomainError(_("Choose a township in this city."), field="to_region")
         if elder.status != ElderStatus.ACTIVE:
             raise StateConflict(_("Only an active file can be transferred."), field="status")
         if county_of(elder.residence_region) == county_of(to_region):
@@ -524,7 +536,7 @@ def transfer_decide(*, transfer: ElderTransfer, actor, to_status: str, note: str
             )
         elder = Elder.objects.select_for_update().get(pk=transfer.elder_id)
         transfer.status, transfer.decided_by, transfer.decided_at = to_status, actor, timezone.now()
-        transfer.decision_note = (note or "").strip()[:255]
+        transfer.decision_note = clean_text(note, field_name="note", max_length=255)
         transfer.save(update_fields=["status", "decided_by", "decided_at", "decision_note", "updated_at"])
         if to_status == TransferStatus.ACCEPTED:
             elder.residence_region = transfer.to_region

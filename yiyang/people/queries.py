@@ -1,3 +1,5 @@
+import re
+
 from django.db.models import Q, QuerySet
 
 from yiyang.accounts.roles import Role, can
@@ -5,6 +7,11 @@ from yiyang.accounts.scope import scope_of
 from yiyang.core.errors import DomainError
 from yiyang.people.models import Elder, ElderCategory, ElderTransfer
 from yiyang.regions.queries import under_paths_q
+
+
+def _printable(text: str | None) -> str:
+    # Control characters (NUL above all, which PostgreSQL refuses) can never match: drop them from searches.
+    return re.sub(r"[\x00-\x1f\x7f]", "", text or "").strip()
 
 
 def elders_visible_to(user) -> QuerySet[Elder]:
@@ -41,7 +48,7 @@ def elder_search(user, text: str) -> QuerySet[Elder]:
     from yiyang.people.idnumber import looks_like_id_number, looks_like_phone, normalise_phone, parse_id_number
     from yiyang.people.models import CONTACT_PHONE_FIELD, ID_FIELD, PHONE_FIELD
 
-    text = (text or "").strip()
+    text = _printable(text)
     visible = elders_visible_to(user)
     if not text:
         return visible.none()
@@ -77,9 +84,10 @@ def elders_filtered(
     from yiyang.people.models import OLDEST_OLD, OLDEST_OLD_AGE
     from yiyang.regions.queries import region_by_code
 
-    elders = elder_search(user, q) if q.strip() else elders_visible_to(user)
+    q, region = _printable(q), _printable(region)
+    elders = elder_search(user, q) if q else elders_visible_to(user)
     if region:
-        where = region_by_code(region.strip())
+        where = region_by_code(region)
         elders = elders.filter(residence_region__path__startswith=where.path) if where else elders.none()
     if category == OLDEST_OLD:
         today = date.today()
