@@ -51,6 +51,10 @@ from yiyang.assessments.api import router as assessments_router  # noqa: E402
 
 api.add_router("/assessments", assessments_router)
 
+from yiyang.visits.api import router as visits_router  # noqa: E402
+
+api.add_router("/visits", visits_router)
+
 from yiyang.homecare.api import homecare_router  # noqa: E402
 from yiyang.homecare.api import router as orders_router  # noqa: E402
 

@@ -17,6 +17,7 @@ urlpatterns = [
     path("regions/", include("yiyang.regions.urls")),
     path("plan/", include("yiyang.plan.urls")),
     path("assessments/", include("yiyang.assessments.urls")),
+    path("visits/", include("yiyang.visits.urls")),
     path("homecare/", include("yiyang.homecare.urls")),
     path("api/v1/", api.urls),
     path("admin/", admin.site.urls),

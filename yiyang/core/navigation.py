@@ -29,6 +29,8 @@ NAV: list[NavItem] = [
     NavItem("homecare:elder_home", _("Services"), "homecare.elder_view", _("Order home-care services and rate them")),
     NavItem("homecare:audit_queue", _("Visit audit"), "order.audit", _("Flagged visits, overdue orders, low ratings")),
     NavItem("plan:cockpit", _("Plan cockpit"), "plan.view", _("The plan's indicators, tasks and projects, live by region")),
+    NavItem("visits:home", _("Monthly visits"), "visit.view", _("Who is due for a visit this month; record visits")),
+    NavItem("visits:coverage", _("Visit coverage"), "visit.coverage", _("Visited / due by region and month, and who was missed")),
     NavItem("regions:region_list", _("Regions"), "region.view", _("The administrative divisions the platform serves")),
     NavItem("accounts:tokens", _("API tokens"), "token.manage", _("Create and revoke tokens for the JSON API")),
     NavItem("api:openapi-view", _("API docs"), "token.manage", _("The JSON API, described and tryable")),
