@@ -15,6 +15,7 @@ urlpatterns = [
     path("account/", include("yiyang.accounts.urls")),
     path("elders/", include("yiyang.people.urls")),
     path("regions/", include("yiyang.regions.urls")),
+    path("guardian/", include("yiyang.guardian.urls")),
     path("plan/", include("yiyang.plan.urls")),
     path("assessments/", include("yiyang.assessments.urls")),
     path("visits/", include("yiyang.visits.urls")),

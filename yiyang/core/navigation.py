@@ -32,6 +32,7 @@ NAV: list[NavItem] = [
     NavItem("visits:home", _("Monthly visits"), "visit.view", _("Who is due for a visit this month; record visits")),
     NavItem("visits:coverage", _("Visit coverage"), "visit.coverage", _("Visited / due by region and month, and who was missed")),
     NavItem("regions:region_list", _("Regions"), "region.view", _("The administrative divisions the platform serves")),
+    NavItem("guardian:console", _("Alarm console"), "guardian.console", _("Silver Guardian: open device alarms, live")),
     NavItem("accounts:tokens", _("API tokens"), "token.manage", _("Create and revoke tokens for the JSON API")),
     NavItem("api:openapi-view", _("API docs"), "token.manage", _("The JSON API, described and tryable")),
 ]
