@@ -3,6 +3,7 @@
 from datetime import date
 
 import pytest
+from django.utils import timezone
 
 from tests.factories import ElderFactory, persona, region
 from yiyang.accounts.roles import Role
@@ -208,3 +209,15 @@ def test_coverage_by_region_and_month_and_missed_list(personas):
     by_month = visit_coverage_by_month(region_path=city.path, months=[date(2026, 1, 5), FEB])
     assert by_month[date(2026, 1, 1)].due == 0 and by_month[FEB].visited == 4
     assert visit_coverage(region_path=city.path, month=MAR).share is None
+
+
+def test_the_periodic_task_generates_the_current_month(personas):
+    from django.tasks import Task
+
+    from yiyang.visits.tasks import generate_visit_plans
+
+    assert isinstance(generate_visit_plans, Task)  # what db_worker runs; crontask schedules it daily
+    alone(name="甲", birth_date=date(1940, 1, 1))
+    assert generate_visit_plans.call()["created"] == 1
+    assert planned(timezone.localdate().replace(day=1)) == {"甲"}
+    assert generate_visit_plans.call()["created"] == 0

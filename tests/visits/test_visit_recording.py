@@ -55,7 +55,7 @@ def test_extra_visit_for_an_elder_not_in_the_plan_creates_the_townships_plan(per
         ({"mode": "video"}, "mode"),
         ({"health": "great"}, "health"),
         ({"needs": ["meal", "spaceship"]}, "needs"),
-        ({"visited_on": date.today() + timedelta(days=2)}, "visited_on"),
+        ({"visited_on": timezone.localdate() + timedelta(days=2)}, "visited_on"),
     ],
 )
 def test_bad_visit_input_names_the_field_and_records_nothing(personas, due_elder, changes, field):
