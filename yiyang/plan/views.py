@@ -186,7 +186,7 @@ def value_entry(request: HttpRequest) -> HttpResponse:
                     indicator=indicator, region=region, period=form["period"], value=form["value"], note=form["note"], actor=request.user
                 )
             except DomainError as exc:
-                errors[exc.field or "__all__"] = exc.message
+                errors[exc.field or "general"] = exc.message
             else:
                 messages.success(request, _("The value was submitted for approval by the level above."))
                 return redirect(f"{reverse('plan:indicator', args=[plan.code, indicator.no])}?region={region.code}")
@@ -330,7 +330,7 @@ def work_detail(request: HttpRequest, kind: str, pk: int) -> HttpResponse:
                     messages.success(request, _("Progress recorded."))
                     return redirect("plan:work_detail", kind=kind, pk=pk)
                 except DomainError as exc:
-                    errors[exc.field or "__all__"] = exc.message
+                    errors[exc.field or "general"] = exc.message
     updates = item.updates.select_related("by").order_by("-as_of", "-pk")
     return render(
         request,
