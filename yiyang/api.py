@@ -43,6 +43,12 @@ api.add_router("/auth", accounts_router)
 api.add_router("/regions", regions_router)
 api.add_router("/elders", people_router)
 
+from yiyang.subsidies.api import router as subsidies_router  # noqa: E402
+from yiyang.timebank.api import router as timebank_router  # noqa: E402
+
+api.add_router("/subsidies", subsidies_router)
+api.add_router("/timebank", timebank_router)
+
 from yiyang.guardian.api import router as guardian_router  # noqa: E402
 
 api.add_router("/guardian", guardian_router)

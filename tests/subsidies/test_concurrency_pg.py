@@ -68,8 +68,12 @@ def test_two_concurrent_spends_of_one_balance(restore_regions, transactional_db)
     for n, elder in enumerate(elders):
         results = _race(
             [
-                lambda e=elder, n=n: vouchers_spend(elder=e, order_ref=f"a-{n}", category="meal", amount_fen=10000, actor=officer, provider=provider),
-                lambda e=elder, n=n: vouchers_spend(elder=e, order_ref=f"b-{n}", category="meal", amount_fen=10000, actor=officer, provider=provider),
+                lambda e=elder, n=n: vouchers_spend(
+                    elder=e, order_ref=f"a-{n}", category="meal", amount_fen=10000, actor=officer, provider=provider
+                ),
+                lambda e=elder, n=n: vouchers_spend(
+                    elder=e, order_ref=f"b-{n}", category="meal", amount_fen=10000, actor=officer, provider=provider
+                ),
             ]
         )
         assert sorted(results) == [0, 10000], results

@@ -34,14 +34,25 @@ class VoucherLedger(RuleBasedStateMachine):
         self.officer = persona(Role.COUNTY_OFFICER, regions=("331102",))
         self.providers = [ProviderFactory(), ProviderFactory()]
         self.programmes = [
-            make_programme(self.officer, name="meal", categories=["meal"], carry_over=False, tiers=[{"key": "a", "label": "a", "all": [], "amount_fen": 3000}]),
+            make_programme(
+                self.officer,
+                name="meal",
+                categories=["meal"],
+                carry_over=False,
+                tiers=[{"key": "a", "label": "a", "all": [], "amount_fen": 3000}],
+            ),
             make_programme(
                 self.officer,
                 name="general",
                 categories=["meal", "cleaning"],
                 carry_over=True,
                 tiers=[
-                    {"key": "alone", "label": "alone", "all": [{"fact": "living_arrangement", "op": "in", "value": ["alone"]}], "amount_fen": 5000},
+                    {
+                        "key": "alone",
+                        "label": "alone",
+                        "all": [{"fact": "living_arrangement", "op": "in", "value": ["alone"]}],
+                        "amount_fen": 5000,
+                    },
                     {"key": "b", "label": "b", "all": [], "amount_fen": 2000},
                 ],
             ),
@@ -65,7 +76,9 @@ class VoucherLedger(RuleBasedStateMachine):
         self.n += 1
         ref = f"r{self.n}"
         before = self.elder_total(e)
-        covered = vouchers_spend(elder=self.elders[e], order_ref=ref, category=cat, amount_fen=amount, actor=self.officer, provider=self.providers[pv])
+        covered = vouchers_spend(
+            elder=self.elders[e], order_ref=ref, category=cat, amount_fen=amount, actor=self.officer, provider=self.providers[pv]
+        )
         assert 0 <= covered <= amount
         assert self.elder_total(e) == before - covered
         self.refs.append(ref)

@@ -38,6 +38,16 @@ CAPABILITIES: dict[str, set[str]] = {
     "region.view": set(Role.values),
     "user.manage": {Role.ADMIN},
     "token.manage": set(Role.values),
+    # Subsidies and the time bank (yiyang.subsidies, yiyang.timebank)
+    "subsidy.programme.view": OFFICERS | {Role.WORKER},
+    "subsidy.programme.manage": OFFICERS,
+    "subsidy.grant.run": OFFICERS,
+    "subsidy.balance.view": REGION_STAFF | {Role.FAMILY, Role.ELDER},
+    "subsidy.settle": OFFICERS,
+    "subsidy.flag.review": OFFICERS,
+    "timebank.use": {Role.VOLUNTEER, Role.FAMILY, Role.ELDER, Role.CAREGIVER, Role.WORKER},
+    "timebank.confirm": OFFICERS | {Role.WORKER, Role.FAMILY, Role.ELDER},
+    "timebank.manage": OFFICERS,
     # Home care (yiyang.homecare)
     "order.view": REGION_STAFF | {Role.DISPATCHER, Role.CAREGIVER, Role.VOLUNTEER, Role.FAMILY, Role.ELDER},
     "order.create": OFFICERS | {Role.WORKER, Role.OPERATOR, Role.FAMILY, Role.ELDER},

@@ -72,6 +72,32 @@ def parse_period(value, *, field: str = "period") -> date:
 # Programmes -----------------------------------------------------------------
 
 
+def tiers_clean(tiers) -> list[dict]:
+    """Validate the tiers of a programme (first that holds wins); errors name e.g. `tiers.1.amount_fen`."""
+    if not isinstance(tiers, list) or not tiers:
+        raise DomainError(_("Define at least one tier with a monthly amount."), field="tiers")
+    clean_tiers, keys = [], set()
+    for i, tier in enumerate(tiers):
+        where = f"tiers.{i}"
+        if not isinstance(tier, dict):
+            raise DomainError(_("A tier has a key, a label, conditions and an amount."), field=where)
+        key = str(tier.get("key") or "").strip() or f"t{i + 1}"
+        if len(key) > 32 or key in keys:
+            raise DomainError(_("Each tier needs its own short key."), field=f"{where}.key")
+        keys.add(key)
+        amount = tier.get("amount_fen")
+        if isinstance(amount, str) and amount.strip().isdigit():
+            amount = int(amount.strip())
+        if not isinstance(amount, int) or isinstance(amount, bool) or not 0 < amount <= MAX_AMOUNT_FEN:
+            raise DomainError(
+                _("Enter the monthly amount in fen, from 1 to %(max)s.") % {"max": MAX_AMOUNT_FEN}, field=f"{where}.amount_fen"
+            )
+        conditions = rules.validate_conditions(tier.get("all") or [], field=f"{where}.all")
+        label = str(tier.get("label") or key).strip()[:64]
+        clean_tiers.append({"key": key, "label": label, "all": conditions, "amount_fen": amount})
+    return clean_tiers
+
+
 def programme_clean(
     *,
     name: str,
@@ -107,27 +133,7 @@ def programme_clean(
     if ends is not None and ends < starts:
         raise DomainError(_("The last month is before the first."), field="ends_on")
     clean_rule = rules.validate_conditions(rule or [], field="rule")
-    if not isinstance(tiers, list) or not tiers:
-        raise DomainError(_("Define at least one tier with a monthly amount."), field="tiers")
-    clean_tiers, keys = [], set()
-    for i, tier in enumerate(tiers):
-        where = f"tiers.{i}"
-        if not isinstance(tier, dict):
-            raise DomainError(_("A tier has a key, a label, conditions and an amount."), field=where)
-        key = str(tier.get("key") or "").strip() or f"t{i + 1}"
-        if len(key) > 32 or key in keys:
-            raise DomainError(_("Each tier needs its own short key."), field=f"{where}.key")
-        keys.add(key)
-        amount = tier.get("amount_fen")
-        if isinstance(amount, str) and amount.strip().isdigit():
-            amount = int(amount.strip())
-        if not isinstance(amount, int) or isinstance(amount, bool) or not 0 < amount <= MAX_AMOUNT_FEN:
-            raise DomainError(
-                _("Enter the monthly amount in fen, from 1 to %(max)s.") % {"max": MAX_AMOUNT_FEN}, field=f"{where}.amount_fen"
-            )
-        conditions = rules.validate_conditions(tier.get("all") or [], field=f"{where}.all")
-        label = str(tier.get("label") or key).strip()[:64]
-        clean_tiers.append({"key": key, "label": label, "all": conditions, "amount_fen": amount})
+    clean_tiers = tiers_clean(tiers)
     known = {code for code, _label in service_categories()}
     if isinstance(categories, str):
         categories = [c.strip() for c in categories.split(",") if c.strip()]
