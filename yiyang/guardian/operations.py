@@ -896,7 +896,7 @@ def positions_purge(*, now: datetime | None = None) -> dict[str, int]:
 
 def guardian_selfwatch(*, now: datetime | None = None, check_worker: bool = True) -> list[str]:
     """Raise operational alerts when ingestion goes silent or the task worker stalls."""
-    from django_tasks_db.models import DBTaskResult
+    from django_tasks_db.models import DBTaskResult, get_date_max
 
     now = now or timezone.now()
     raised: list[str] = []
@@ -911,7 +911,8 @@ def guardian_selfwatch(*, now: datetime | None = None, check_worker: bool = True
                     raised.append(AlertKind.INGESTION_SILENCE)
     if check_worker:
         stall = now - timedelta(minutes=settings.GUARDIAN_WORKER_STALL_MINUTES)
-        waiting = DBTaskResult.objects.ready().filter(enqueued_at__lt=stall).filter(Q(run_after__isnull=True) | Q(run_after__lt=stall))
+        # "No run_after" is stored as the maximum date; a deferred task is only late once its time has passed.
+        waiting = DBTaskResult.objects.ready().filter(enqueued_at__lt=stall).filter(Q(run_after=get_date_max()) | Q(run_after__lt=stall))
         oldest = waiting.order_by("enqueued_at").values_list("enqueued_at", flat=True).first()
         if oldest is not None:
             with transaction.atomic():
