@@ -93,8 +93,10 @@ class Definition:
     denominator: Measure | None
     factor: int
     formula: Promise  # in words, shown on the indicator's page
-    # What the numerator's rows are, for the drill-down list: "elders" or "institutions".
+    # What the rows are, for the drill-down list: "elders" (rows lead to elders through `elder_field`)
+    # or another kind listed by name ("institutions", "volunteers").
     rows_kind: str = "elders"
+    elder_field: str = "pk"
 
     def result(self, numerator: Decimal, denominator: Decimal | None) -> Result:
         if self.denominator is None:

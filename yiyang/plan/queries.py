@@ -199,20 +199,32 @@ def values_entered_visible(user, *, indicator: Indicator | None = None) -> Query
     return qs.order_by("-period", "region__path")
 
 
-def drilldown(user, *, indicator: Indicator, region: Region, period: Period):
-    """The rows behind a computed number (numerator), within the user's scope; None when not computed."""
+DRILL_PARTS = ("numerator", "gap")
+
+
+def drilldown(user, *, indicator: Indicator, region: Region, period: Period, part: str = "numerator"):
+    """The rows behind a computed number within the user's scope; None when not computed.
+
+    `part="gap"` lists the denominator's elders who are not in the numerator (e.g. the elders due a
+    visit who were not visited): the people an officer acts on.
+    """
     definition = indicator.definition
     if definition is None:
         return None
     rows = definition.numerator.in_region(region, period)
     if definition.rows_kind == "elders":
+        from yiyang.people.models import Elder
         from yiyang.people.queries import elders_visible_to
 
-        return (
-            rows.filter(pk__in=elders_visible_to(user).values("pk"))
-            .select_related("residence_region")
-            .order_by("residence_region__code", "pk")
-        )
+        ids = rows.values(definition.elder_field)
+        if part == "gap" and definition.denominator is not None:
+            chosen = Elder.objects.filter(pk__in=definition.denominator.in_region(region, period).values(definition.elder_field)).exclude(
+                pk__in=ids
+            )
+        else:
+            chosen = Elder.objects.filter(pk__in=ids)
+        visible = elders_visible_to(user).values("pk")
+        return chosen.filter(pk__in=visible).select_related("residence_region").order_by("residence_region__code", "pk")
     scope = scope_of(user)
     if not scope.everything:
         rows = rows.filter(under_paths_q(definition.numerator.region_field, list(scope.region_paths)))

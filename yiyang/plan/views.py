@@ -140,12 +140,15 @@ def indicator_rows_behind(request: HttpRequest, plan_code: str, no: int) -> Http
         period = Period.parse(request.GET.get("period") or str(Period.month_of(timezone.localdate())))
     except DomainError:
         raise Http404
-    rows = queries.drilldown(request.user, indicator=indicator, region=region, period=period)
+    part = request.GET.get("part", "numerator")
+    if part not in queries.DRILL_PARTS:
+        raise Http404
+    rows = queries.drilldown(request.user, indicator=indicator, region=region, period=period, part=part)
     page = Paginator(rows, 50).get_page(request.GET.get("page"))
     return render(
         request,
         "plan/rows_behind.html",
-        {"indicator": indicator, "region": region, "period": period, "page": page, "kind": indicator.definition.rows_kind},
+        {"indicator": indicator, "region": region, "period": period, "page": page, "kind": indicator.definition.rows_kind, "part": part},
     )
 
 
