@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "yiyang.audit",
     "yiyang.people",
     "yiyang.homecare",
+    "yiyang.eldermode",
     "yiyang.plan",
     "yiyang.assessments",
     "yiyang.visits",

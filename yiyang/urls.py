@@ -20,6 +20,7 @@ urlpatterns = [
     path("assessments/", include("yiyang.assessments.urls")),
     path("visits/", include("yiyang.visits.urls")),
     path("homecare/", include("yiyang.homecare.urls")),
+    path("care/", include("yiyang.eldermode.urls")),
     path("api/v1/", api.urls),
     path("admin/", admin.site.urls),
 ]

@@ -38,11 +38,13 @@ CAPABILITIES: dict[str, set[str]] = {
     "region.view": set(Role.values),
     "user.manage": {Role.ADMIN},
     "token.manage": set(Role.values),
+    "eldermode.use": {Role.ELDER, Role.FAMILY},
     # Subsidies and the time bank (yiyang.subsidies, yiyang.timebank)
     "subsidy.programme.view": OFFICERS | {Role.WORKER},
     "subsidy.programme.manage": OFFICERS,
     "subsidy.grant.run": OFFICERS,
     "subsidy.balance.view": REGION_STAFF | {Role.FAMILY, Role.ELDER},
+    "subsidy.mine": {Role.FAMILY, Role.ELDER},
     "subsidy.settle": OFFICERS,
     "subsidy.flag.review": OFFICERS,
     "timebank.use": {Role.VOLUNTEER, Role.FAMILY, Role.ELDER, Role.CAREGIVER, Role.WORKER},
@@ -69,6 +71,13 @@ CAPABILITIES: dict[str, set[str]] = {
     "plan.approve": OFFICERS,
     "plan.manage": OFFICERS,
     "plan.report": OFFICERS,
+    # Silver Guardian (yiyang.guardian)
+    "guardian.device.view": OFFICERS | {Role.WORKER, Role.OPERATOR},
+    "guardian.device.manage": OFFICERS | {Role.WORKER},
+    "guardian.alert.view": OFFICERS | {Role.WORKER, Role.OPERATOR},
+    "guardian.alert.handle": OFFICERS | {Role.WORKER, Role.OPERATOR},
+    "guardian.console": {Role.ADMIN, Role.CITY_OFFICER, Role.OPERATOR},
+    "guardian.policy.manage": OFFICERS,
     # Ability assessments (yiyang.assessments)
     "assessment.view": OFFICERS | {Role.WORKER, Role.ASSESSOR, Role.OPERATOR},
     "assessment.record": {Role.ADMIN, Role.ASSESSOR},
@@ -84,13 +93,6 @@ CAPABILITIES: dict[str, set[str]] = {
     "inspection.view": OFFICERS | {Role.INSPECTOR},
     "inspection.draw": OFFICERS,
     "inspection.record": {Role.ADMIN, Role.INSPECTOR},
-    # Silver Guardian (yiyang.guardian)
-    "guardian.device.view": OFFICERS | {Role.WORKER, Role.OPERATOR},
-    "guardian.device.manage": OFFICERS | {Role.WORKER},
-    "guardian.alert.view": OFFICERS | {Role.WORKER, Role.OPERATOR},
-    "guardian.alert.handle": OFFICERS | {Role.WORKER, Role.OPERATOR},
-    "guardian.console": {Role.ADMIN, Role.CITY_OFFICER, Role.OPERATOR},
-    "guardian.policy.manage": OFFICERS,
 }
 
 

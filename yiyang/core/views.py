@@ -6,6 +6,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
+from yiyang.accounts.roles import can
 from yiyang.accounts.scope import region_codes_visible
 from yiyang.core.middleware import ELDER_MODE_COOKIE
 from yiyang.regions.models import Region
@@ -24,6 +25,9 @@ def healthz(request: HttpRequest) -> JsonResponse:
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
+    if can(request.user, "eldermode.use"):
+        # Elders and families start on their own home screen, in elder mode.
+        return redirect("eldermode:home")
     codes = region_codes_visible(request.user)
     regions = Region.objects.filter(code__in=codes) if codes is not None else Region.objects.filter(level="city")
     return render(request, "core/home.html", {"scope_regions": regions, "provider": request.user.provider})

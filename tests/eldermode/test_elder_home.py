@@ -1,0 +1,72 @@
+"""Elder mode: the home screen and ordering a common service in three taps, with a read-back."""
+
+import re
+
+import pytest
+
+from yiyang.homecare.models import Order
+
+pytestmark = pytest.mark.django_db
+
+
+def test_elder_and_family_land_on_the_elder_home_in_elder_mode(client, personas, elders, offerings):
+    for who in ("elder", "family"):
+        client.force_login(personas[who])
+        response = client.get("/", follow=True)
+        assert response.redirect_chain[-1][0] == "/care/"
+        page = response.content.decode()
+        assert "elder-mode" in page and elders["liandu"].name in page
+        client.logout()
+
+
+def test_staff_roles_cannot_open_the_elder_home(client, personas):
+    client.force_login(personas["operator"])
+    assert client.get("/care/").status_code == 404
+
+
+def test_three_taps_order_a_meal_with_a_read_back_of_what_when_and_cost(client, personas, elders, offerings):
+    elder = elders["liandu"]
+    client.force_login(personas["elder"])
+    home = client.get("/care/").content.decode()
+    # Tap 1: the meal button.
+    meal = re.search(r'href="(/care/order/meal-delivery/\?elder=\d+)"', home).group(1)
+    when = client.get(meal).content.decode()
+    # Tap 2: tomorrow morning.
+    confirm_url = re.search(r'href="(/care/order/meal-delivery/confirm/\?[^"]*slot=tomorrow-am)"', when).group(1).replace("&amp;", "&")
+    confirm = client.get(confirm_url)
+    page = confirm.content.decode()
+    assert "送餐上门" in page and elder.name in page and "15" in page
+    key = re.search(r'name="idempotency_key" value="([^"]+)"', page).group(1)
+    # Tap 3: yes, book it.
+    done = client.post(confirm_url, {"elder": elder.pk, "slot": "tomorrow-am", "idempotency_key": key}, follow=True)
+    assert done.status_code == 200
+    order = Order.objects.get(elder=elder)
+    assert order.item.code == "meal-delivery" and order.channel == "elder"
+    # A double tap on "book" (same key) makes no second order.
+    client.post(confirm_url, {"elder": elder.pk, "slot": "tomorrow-am", "idempotency_key": key})
+    assert Order.objects.filter(elder=elder).count() == 1
+    assert "送餐上门" in client.get("/care/").content.decode()
+
+
+def test_family_cannot_order_for_an_elder_not_linked_to_them(client, personas, elders, offerings):
+    client.force_login(personas["family"])
+    other = elders["qingtian"]
+    assert client.get(f"/care/order/meal-delivery/?elder={other.pk}").status_code == 404
+    response = client.post(
+        f"/care/order/meal-delivery/confirm/?elder={other.pk}&slot=tomorrow-am", {"elder": other.pk, "slot": "tomorrow-am"}
+    )
+    assert response.status_code == 404
+    assert not Order.objects.filter(elder=other).exists()
+
+
+def test_an_unknown_slot_goes_back_to_the_time_choice(client, personas, elders, offerings):
+    client.force_login(personas["elder"])
+    response = client.get(f"/care/order/meal-delivery/confirm/?elder={elders['liandu'].pk}&slot=yesterday")
+    assert response.status_code == 302 and "/care/order/meal-delivery/" in response["Location"]
+
+
+def test_where_no_provider_serves_the_elder_is_told_to_call(client, personas, elders, menu):
+    client.force_login(personas["elder"])
+    response = client.get(f"/care/order/meal-delivery/confirm/?elder={elders['liandu'].pk}&slot=tomorrow-am")
+    assert "96345" in response.content.decode()
+    assert 'name="idempotency_key"' not in response.content.decode()
