@@ -101,7 +101,7 @@ def test_every_persona_calls_every_api_operation_without_server_error_or_leak(cl
                 if response.status_code >= 500:
                     failures.append(f"{persona_name} {method.upper()} {url}: {response.status_code}")
                     continue
-                is_elder_detail = path.rstrip("/").endswith("/elders/{elder_id}") and method == "get"
+                is_elder_detail = path.rstrip("/") == "/api/v1/elders/{elder_id}" and method == "get"
                 if is_elder_detail and allowed and response.status_code != 200:
                     failures.append(f"{persona_name} GET {url}: in scope but {response.status_code}")
                 if not allowed and params & ELDER_PARAMS and "/elders/" in path and response.status_code in (200, 201):
