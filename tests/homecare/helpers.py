@@ -13,13 +13,16 @@ def place(elder, item, actor, *, days: int = 1, hour: int = 9, minute: int = 0, 
     return order
 
 
-def serve(order: Order, caregiver, *, dispatcher, minutes: int | None = None, confirmed: bool = True, at=HOME) -> Order:
+def serve(
+    order: Order, caregiver, *, dispatcher, minutes: int | None = None, confirmed: bool = True, at=HOME, ago: timedelta = timedelta(0)
+) -> Order:
     """Assign, check in, do every task, check out `minutes` later (default: the standard duration)."""
     user = caregiver.user
     ops.order_assign(order=order, caregiver=caregiver, actor=dispatcher)
     minutes = order.item.standard_minutes if minutes is None else minutes
-    start = timezone.now() - timedelta(minutes=minutes)
+    end = timezone.now() - ago
+    start = end - timedelta(minutes=minutes)
     ops.order_check_in(order=order, actor=user, lat=at[0], lng=at[1], device_time=start)
     for task in order.item.tasks:
         ops.order_task_record(order=order, actor=user, task_code=task["code"], outcome="done", device_time=start + timedelta(minutes=1))
-    return ops.order_check_out(order=order, actor=user, lat=at[0], lng=at[1], device_time=timezone.now(), elder_confirmed=confirmed)
+    return ops.order_check_out(order=order, actor=user, lat=at[0], lng=at[1], device_time=end, elder_confirmed=confirmed)

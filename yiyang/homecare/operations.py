@@ -624,7 +624,7 @@ def _pay(order: Order, *, actor, now: datetime) -> None:
 
 def _credit_volunteer_hours(order: Order, *, actor) -> None:
     caregiver = order.caregiver
-    if caregiver is None or not caregiver.is_volunteer or caregiver.user_id is None:
+    if caregiver is None or not caregiver.is_volunteer or caregiver.user_id is None or not order.duration_minutes:
         return
     if not apps.is_installed("yiyang.timebank"):
         return
