@@ -20,6 +20,8 @@ urlpatterns = [
     path("assessments/", include("yiyang.assessments.urls")),
     path("visits/", include("yiyang.visits.urls")),
     path("homecare/", include("yiyang.homecare.urls")),
+    path("subsidies/", include("yiyang.subsidies.urls")),
+    path("timebank/", include("yiyang.timebank.urls")),
     path("care/", include("yiyang.eldermode.urls")),
     path("api/v1/", api.urls),
     path("admin/", admin.site.urls),
