@@ -135,6 +135,10 @@ def demo_setup(*, password: str, reset_passwords: bool) -> list[DemoAccount]:
     family_user = User.objects.get(username="family")
     ElderLink.objects.get_or_create(user=elder_user, elder=elders[0], defaults={"relation": ElderLink.Relation.SELF})
     ElderLink.objects.get_or_create(user=family_user, elder=elders[0], defaults={"relation": ElderLink.Relation.CHILD})
+    # The plan cockpit's computed indicators, so its pages have this month's numbers at once.
+    from yiyang.plan.operations import snapshot_due
+
+    snapshot_due()
     return accounts
 
 

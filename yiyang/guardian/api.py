@@ -226,7 +226,7 @@ class AlertFilter(Schema):
 @router.get("/alerts", response=list[AlertOut], summary="Alerts you may see, most severe and oldest first")
 def alert_list(request: HttpRequest, filters: Query[AlertFilter]):
     require(request, "guardian.alert.view")
-    alerts = alerts_visible_to(request.auth).select_related("device").order_by("-severity_rank", "opened_at")
+    alerts = alerts_visible_to(request.auth).select_related("device").order_by("-severity_rank", "opened_at", "pk")
     alerts = alerts.filter(state=filters.state) if filters.state else alerts.filter(state__in=UNRESOLVED)
     if filters.severity:
         alerts = alerts.filter(severity=filters.severity)

@@ -33,7 +33,7 @@ def open_alerts_for_console(user) -> QuerySet[Alert]:
         alerts_visible_to(user)
         .filter(state__in=UNRESOLVED)
         .select_related("elder__residence_region", "device", "acknowledged_by")
-        .order_by("-severity_rank", "opened_at")
+        .order_by("-severity_rank", "opened_at", "pk")
     )
 
 
