@@ -29,8 +29,11 @@ def elders_visible_to(user) -> QuerySet[Elder]:
 
         visible |= Q(pk__in=elder_ids_served_by(user))
     if user.role in (Role.FAMILY, Role.ELDER):
-        visible |= Q(user_links__user_id=user.pk)
-    return Elder.objects.filter(visible).distinct()
+        from yiyang.people.models import ElderLink
+
+        visible |= Q(pk__in=ElderLink.objects.filter(user_id=user.pk).values("elder_id"))
+    # Subqueries, not joins: no duplicate rows, so no DISTINCT over a city's registry.
+    return Elder.objects.filter(visible)
 
 
 def elder_for(user, elder_id: int) -> Elder | None:
