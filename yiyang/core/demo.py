@@ -117,6 +117,11 @@ def demo_setup(*, password: str, reset_passwords: bool) -> list[DemoAccount]:
         regions_load_lishui()
     provider = demo_provider()
     elders = demo_elders()
+    if Elder.objects.count() < 100:
+        # The synthetic population (people/seed.py): about 2,000 elders across the 9 counties.
+        from yiyang.people.seed import DEMO_SCALE, seed_population
+
+        seed_population(scale=DEMO_SCALE)
     accounts = demo_accounts()
     for spec in accounts:
         user = User.objects.filter(username=spec.username).first()
