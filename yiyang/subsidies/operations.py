@@ -296,11 +296,8 @@ def grants_run_month(*, programme: Programme, period, actor=None) -> tuple[Grant
     region_path = programme.region.path
     snapshot = {"region_path": region_path, "rule": programme.rule, "tiers": programme.tiers, "version": programme.version}
     tiers = programme.tiers
-    rows = list(
-        eligible_elders(region_path=region_path, rule=programme.rule, tiers=tiers, period=period)
-        .values(*rules.FACT_COLUMNS, "tier_idx")
-        .order_by("pk")
-    )
+    eligible = eligible_elders(region_path=region_path, rule=programme.rule, tiers=tiers, period=period)
+    rows = list(rules.fact_rows(eligible, period, "tier_idx").order_by("pk"))
     now = timezone.now()
     total = 0
     for start in range(0, len(rows), BATCH):

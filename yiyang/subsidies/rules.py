@@ -57,7 +57,7 @@ class Fact:
     name: str
     label: object
     ops: tuple[str, ...]
-    kind: str  # "int", "choice", "region"
+    kind: str  # "int", "grade", "choice", "region"
     choices: tuple[tuple[str, object], ...] = ()
     q: Callable[[str, object, date], Q] | None = None
     test: Callable[[str, object, dict], bool] | None = None
@@ -107,6 +107,23 @@ def _region_test(key: str):
     return test
 
 
+def _care_q(op: str, value: int, ref: date) -> Q:
+    # At most one submitted assessment per elder (assessments' constraint), so "a valid one with
+    # grade >= n" is "the current care level >= n". Never assessed or expired: no care level, no match.
+    from yiyang.assessments.models import Assessment, AssessmentStatus
+
+    valid = Assessment.objects.filter(status=AssessmentStatus.SUBMITTED, valid_until__gte=ref, assessed_on__lte=ref)
+    valid = valid.filter(grade__gte=value) if op == "gte" else valid.filter(grade__lte=value)
+    return Q(pk__in=valid.values("elder_id"))
+
+
+def _care_test(op: str, value: int, facts: dict) -> bool:
+    grade = facts.get("care_level")
+    if grade is None:
+        return False
+    return grade >= value if op == "gte" else grade <= value
+
+
 def _category_q(op: str, value: list[str], ref: date) -> Q:
     held = Q(_categories_held_q(value, ref))
     return held if op == "any" else ~held
@@ -130,6 +147,7 @@ FACTS: dict[str, Fact] = {
     f.name: f
     for f in [
         Fact("age", gettext_lazy("Age"), ("gte", "lte"), "int", q=_age_q, test=_age_test),
+        Fact("care_level", gettext_lazy("Care level (assessment grade 0-4)"), ("gte", "lte"), "grade", q=_care_q, test=_care_test),
         Fact(
             "living_arrangement",
             gettext_lazy("Living arrangement"),
@@ -176,9 +194,17 @@ FACTS: dict[str, Fact] = {
 FACT_COLUMNS = ("pk", "birth_date", "gender", "living_arrangement", "residence_region__path", "hukou_region__path", "status")
 
 
+def fact_rows(queryset, ref: date, *extra: str):
+    """`values()` of an Elder queryset with every column the stored facts need, care level included."""
+    from yiyang.assessments.queries import current_grade_subquery
+
+    return queryset.annotate(care_grade=current_grade_subquery(on=ref)).values(*FACT_COLUMNS, "care_grade", *extra)
+
+
 def facts_of(row: dict, categories: list[str], ref: date) -> dict:
     return {
         "age": age_on(row["birth_date"], ref),
+        "care_level": row.get("care_grade"),
         "birth_date": row["birth_date"].isoformat(),
         "gender": row["gender"],
         "living_arrangement": row["living_arrangement"],
@@ -221,9 +247,10 @@ def validate_conditions(conditions, *, field: str) -> list[dict]:
         if op not in fact.ops:
             raise DomainError(_("Choose an operator: %(ops)s.") % {"ops": ", ".join(fact.ops)}, field=f"{where}.op")
         value = cond.get("value")
-        if fact.kind == "int":
-            if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= 130:
-                raise DomainError(_("Enter a whole number from 0 to 130."), field=f"{where}.value")
+        if fact.kind in ("int", "grade"):
+            top = 130 if fact.kind == "int" else 4
+            if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= top:
+                raise DomainError(_("Enter a whole number from 0 to %(top)s.") % {"top": top}, field=f"{where}.value")
         else:
             if isinstance(value, str):
                 value = [v.strip() for v in value.split(",") if v.strip()]

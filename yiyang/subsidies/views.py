@@ -61,7 +61,7 @@ def _parse_conditions(post, prefix: str, rows: int) -> list[dict]:
             continue
         value = post.get(f"{prefix}-{i}-value", "").strip()
         spec = rules.FACTS.get(fact)
-        if spec is not None and spec.kind == "int" and value.isdigit():
+        if spec is not None and spec.kind in ("int", "grade") and value.isdigit():
             value = int(value)
         out.append({"fact": fact, "op": post.get(f"{prefix}-{i}-op", "").strip(), "value": value})
     return out
