@@ -66,3 +66,7 @@ from yiyang.homecare.api import router as orders_router  # noqa: E402
 
 api.add_router("/orders", orders_router)
 api.add_router("/homecare", homecare_router)
+
+from yiyang.plan.api import router as plan_router  # noqa: E402
+
+api.add_router("/plan", plan_router)

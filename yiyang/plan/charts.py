@@ -114,7 +114,7 @@ def echarts_option(spec: ChartSpec) -> dict:
             {"yAxis": spec.reference, "name": _("Provincial average"), "lineStyle": {"color": COLOURS["reference"], "type": "dotted"}}
         )
     if mark_lines:
-        series[0]["markLine"] = {"symbol": "none", "label": {"formatter": "{b}: {c}"}, "data": mark_lines}
+        series[0]["markLine"] = {"symbol": "none", "label": {"formatter": "{b}: {c}", "position": "insideEndTop"}, "data": mark_lines}
     return {
         "aria": {"enabled": True},
         "animation": False,

@@ -116,6 +116,7 @@ def indicator_detail(request: HttpRequest, plan_code: str, no: int) -> HttpRespo
         "by": "month" if row.monthly else "year",
         "option": echarts_option(spec),
         "chart_rows": [(label, v) for label, v in zip(spec.labels, spec.values, strict=True) if v is not None],
+        "has_values": any(v is not None for v in spec.values),
         "values": values[:60],
         "children": queries.children_values(indicator=indicator, region=region, period=latest_period),
         "latest_period": latest_period,
