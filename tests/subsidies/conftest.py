@@ -3,13 +3,16 @@ from datetime import date
 import pytest
 
 from tests.factories import ElderFactory, ProviderFactory, region
+
+# The home-care fixtures, for the end-to-end tests through real orders.
+from tests.homecare.conftest import caregiver, elder, menu, offerings  # noqa: F401
 from yiyang.subsidies.operations import programme_create, programme_set_status
 
 PERIOD = date(2026, 11, 1)
 
 
 def make_programme(
-    actor, *, region_code="331102", tiers=None, rule=None, categories=("meal", "cleaning"), carry_over=False, active=True, **kwargs
+    actor, *, region_code="331102", tiers=None, rule=None, categories=("meal", "clean"), carry_over=False, active=True, **kwargs
 ):
     programme = programme_create(
         actor=actor,

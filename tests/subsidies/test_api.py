@@ -21,7 +21,7 @@ BODY = {
         {"key": "alone", "label": "独居", "all": [{"fact": "living_arrangement", "op": "in", "value": ["alone"]}], "amount_fen": 20000},
         {"key": "rest", "label": "其他", "all": [], "amount_fen": 10000},
     ],
-    "categories": ["meal", "cleaning"],
+    "categories": ["meal", "clean"],
     "carry_over": False,
 }
 
@@ -124,7 +124,7 @@ def test_settlement_close_export_and_closed_month(client, api_client, personas, 
     programme = make_programme(officer)
     grants_run_month(programme=programme, period=current_period(), actor=officer)
     vouchers_spend(elder=elder, order_ref="v-1", category="meal", amount_fen=3000, actor=officer, provider=provider)
-    vouchers_spend(elder=elder, order_ref="v-2", category="cleaning", amount_fen=2000, actor=officer, provider=provider)
+    vouchers_spend(elder=elder, order_ref="v-2", category="clean", amount_fen=2000, actor=officer, provider=provider)
     auth = api_client(officer)
     month = current_period().strftime("%Y-%m")
     preview = client.get(f"/api/v1/subsidies/settlements/preview?provider_id={provider.pk}&period={month}", **auth).json()

@@ -17,7 +17,7 @@ from yiyang.subsidies.models import Account, AccountKind, Entry, EntrySource, Re
 from yiyang.subsidies.operations import current_period, grants_run_month, settlement_close, vouchers_refund, vouchers_spend
 
 MONTHS = [date(2026, 8, 1), date(2026, 9, 1), date(2026, 10, 1), date(2026, 11, 1)]
-CATEGORIES = ["meal", "cleaning", "bathing"]
+CATEGORIES = ["meal", "clean", "bath"]
 
 
 class VoucherLedger(RuleBasedStateMachine):
@@ -44,7 +44,7 @@ class VoucherLedger(RuleBasedStateMachine):
             make_programme(
                 self.officer,
                 name="general",
-                categories=["meal", "cleaning"],
+                categories=["meal", "clean"],
                 carry_over=True,
                 tiers=[
                     {

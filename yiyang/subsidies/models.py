@@ -19,14 +19,15 @@ from yiyang.subsidies.ledger import LedgerAccount, LedgerEntry, balance_constrai
 
 # The service categories of the home-care menu (助餐 助浴 助洁 助医 助急 助行 ...).
 SERVICE_CATEGORIES: list[tuple[str, object]] = [
+    # The same codes as homecare.catalogue.CATEGORIES; used until the catalogue is loaded.
     ("meal", _("Meal help")),
-    ("bathing", _("Bathing help")),
-    ("cleaning", _("Cleaning help")),
-    ("medical_escort", _("Medical escort")),
+    ("bath", _("Bathing help")),
+    ("clean", _("Cleaning help")),
+    ("medical", _("Medical escort")),
     ("emergency", _("Emergency help")),
     ("mobility", _("Mobility help")),
-    ("rehab_care", _("Rehabilitation care")),
-    ("companionship", _("Companionship")),
+    ("rehab", _("Rehabilitation care")),
+    ("comfort", _("Companionship")),
 ]
 
 
