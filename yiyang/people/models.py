@@ -317,3 +317,73 @@ class ElderTransfer(TimeStampedModel):
         constraints = [
             models.UniqueConstraint(fields=["elder"], condition=models.Q(status="pending"), name="one_pending_transfer_per_elder"),
         ]
+
+
+class ImportKind(models.TextChoices):
+    ELDERS = "elders", _("Elders (registration)")
+    DEATHS = "deaths", _("Deaths (health commission)")
+    HUKOU_MOVES = "hukou_moves", _("Hukou moves (public security)")
+    ALLOWANCE = "allowance", _("低保 / 特困 status (civil affairs)")
+
+
+class ImportStatus(models.TextChoices):
+    QUEUED = "queued", _("Queued")
+    RUNNING = "running", _("Running")
+    DONE = "done", _("Done")
+    FAILED = "failed", _("Failed")
+
+
+class ImportJob(TimeStampedModel):
+    """One uploaded file and what became of its rows. Bad rows go to a downloadable error file (row, column, reason)."""
+
+    kind = models.CharField(_("kind"), max_length=16, choices=ImportKind.choices, default=ImportKind.ELDERS)
+    file = models.FileField(upload_to="imports/%Y/%m/")
+    original_name = models.CharField(_("file name"), max_length=255)
+    status = models.CharField(_("status"), max_length=16, choices=ImportStatus.choices, default=ImportStatus.QUEUED)
+    total_rows = models.PositiveIntegerField(default=0)
+    processed_rows = models.PositiveIntegerField(default=0)
+    created_count = models.PositiveIntegerField(_("created"), default=0)
+    unchanged_count = models.PositiveIntegerField(_("unchanged"), default=0)
+    proposed_count = models.PositiveIntegerField(_("proposed changes"), default=0)
+    error_count = models.PositiveIntegerField(_("bad rows"), default=0)
+    errors = models.JSONField(default=list, blank=True, help_text="[{row, column, reason}]; never the cell values")
+    message = models.CharField(max_length=255, blank=True, default="")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return self.original_name
+
+    @property
+    def percent(self) -> int:
+        return int(100 * self.processed_rows / self.total_rows) if self.total_rows else (100 if self.status == ImportStatus.DONE else 0)
+
+
+class ReconciliationStatus(models.TextChoices):
+    PENDING = "pending", _("Waiting for review")
+    CONFIRMED = "confirmed", _("Confirmed")
+    REJECTED = "rejected", _("Rejected")
+
+
+class ReconciliationItem(TimeStampedModel):
+    """A change another department's file proposes for one elder. Nothing changes until an officer confirms it."""
+
+    job = models.ForeignKey(ImportJob, on_delete=models.PROTECT, related_name="items")
+    elder = models.ForeignKey(Elder, on_delete=models.PROTECT, related_name="reconciliation_items")
+    kind = models.CharField(max_length=16, choices=ImportKind.choices)
+    row = models.PositiveIntegerField()
+    proposal = models.JSONField(help_text="what would change, e.g. {'status': 'deceased', 'date': '2026-10-01'}")
+    status = models.CharField(max_length=16, choices=ReconciliationStatus.choices, default=ReconciliationStatus.PENDING)
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    decided_at = models.DateTimeField(null=True, blank=True)
+    note = models.CharField(max_length=255, blank=True, default="")
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        indexes = [models.Index(fields=["status"], condition=models.Q(status="pending"), name="reconciliation_pending")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} #{self.elder_id}"

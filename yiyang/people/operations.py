@@ -606,3 +606,134 @@ def keys_rotate(*, batch_size: int = 500, actor=None) -> dict[str, int]:
             detail={**counts, "version": crypto.current_version(), "cipher": crypto.current_cipher()},
         )
     return counts
+
+
+# Categories one at a time (reconciliation) ------------------------------------------------
+
+
+def elder_category_change(*, elder: Elder, actor, category: str, start: bool, on: date, source: str) -> bool:
+    """Open or end one category on a date. Returns False when it was already so (nothing changed)."""
+    _require(actor, "elder.update")
+    if category not in Category.values:
+        raise DomainError(_("Unknown category: %(c)s.") % {"c": category}, field="category")
+    with transaction.atomic():
+        elder = Elder.objects.select_for_update().get(pk=elder.pk)
+        row = ElderCategory.objects.select_for_update().filter(elder=elder, category=category, ended__isnull=True).first()
+        if start == (row is not None):
+            return False
+        if start:
+            ElderCategory.objects.create(elder=elder, category=category, since=on, source=source)
+        else:
+            row.ended = on
+            row.save(update_fields=["ended", "updated_at"])
+        audit_record(
+            actor=actor,
+            action="elder.categories",
+            obj=elder,
+            region=elder.residence_region,
+            detail={"added" if start else "ended": [category], "on": on.isoformat(), "source": source},
+        )
+    return True
+
+
+# Reconciliation with other departments' files -------------------------------------------------
+
+ALLOWANCE_WORDS = {
+    "低保": Category.DIBAO,
+    "低边": Category.DIBIAN,
+    "低保边缘": Category.DIBIAN,
+    "特困": Category.TEKUN,
+    "特困人员": Category.TEKUN,
+}
+START_WORDS = {"新增", "享受", "在保", "纳入", "start"}
+END_WORDS = {"停保", "退出", "终止", "取消", "end"}
+
+
+def reconciliation_propose(*, job, row: int, values: dict) -> str:
+    """Turn one row of another department's file into a proposal for review. Returns "proposed" or "unchanged"."""
+    from yiyang.people.imports import _existing, _text, cell_date, cell_id_number, cell_region
+    from yiyang.people.models import ImportKind, ReconciliationItem, ReconciliationStatus
+    from yiyang.people.queries import elder_for
+
+    actor = job.created_by
+    number = parse_id_number(cell_id_number(values.get("id_number"))).number
+    existing = _existing(number)
+    elder = elder_for(actor, existing.pk) if existing else None
+    if elder is None:
+        raise DomainError(_("No elder with this ID number is registered in your area."), field="id_number", code="not_found")
+    on = cell_date(values.get("date"), "date") or timezone.localdate()
+    if on > timezone.localdate():
+        raise DomainError(_("The date cannot be in the future."), field="date")
+    if job.kind == ImportKind.DEATHS:
+        if elder.status == ElderStatus.DECEASED:
+            return "unchanged"
+        proposal = {"status": ElderStatus.DECEASED, "date": on.isoformat()}
+    elif job.kind == ImportKind.HUKOU_MOVES:
+        region = cell_region(values.get("to_region"), "to_region")
+        if region is None:
+            raise DomainError(_("Enter the township."), field="to_region", code="required")
+        if elder.hukou_region_id == region.pk:
+            return "unchanged"
+        proposal = {"hukou_region": region.code, "hukou_region_name": region.name, "date": on.isoformat()}
+    else:
+        category = ALLOWANCE_WORDS.get(_text(values.get("allowance")))
+        if category is None:
+            raise DomainError(_("Write 低保, 低边 or 特困."), field="allowance")
+        word = _text(values.get("allowance_status"))
+        if word not in START_WORDS | END_WORDS:
+            raise DomainError(_("Write 新增/在保 or 停保/退出."), field="allowance_status")
+        start = word in START_WORDS
+        if (category in open_categories(elder)) == start:
+            return "unchanged"
+        proposal = {"category": category, "action": "start" if start else "end", "date": on.isoformat()}
+    with transaction.atomic():
+        if ReconciliationItem.objects.filter(elder=elder, kind=job.kind, proposal=proposal, status=ReconciliationStatus.PENDING).exists():
+            return "unchanged"
+        ReconciliationItem.objects.create(job=job, elder=elder, kind=job.kind, row=row, proposal=proposal)
+    return "proposed"
+
+
+def reconciliation_decide(*, item, actor, confirm: bool, note: str = ""):
+    """An officer confirms (the change is applied through the usual operation) or rejects one proposal."""
+    from yiyang.people.models import ImportKind, ReconciliationItem, ReconciliationStatus
+    from yiyang.people.queries import elder_for
+
+    _require(actor, "elder.import")
+    note = clean_text(note, field_name="note", max_length=255)
+    if elder_for(actor, item.elder_id) is None:
+        raise DomainError(_("Not found."), code="not_found", status=404)
+    with transaction.atomic():
+        item = ReconciliationItem.objects.select_for_update().get(pk=item.pk)
+        if item.status != ReconciliationStatus.PENDING:
+            raise StateConflict(_("This proposal was already decided."), field="status")
+        elder = item.elder
+        source = f"reconciliation:{item.job_id}"
+        if confirm:
+            on = date.fromisoformat(item.proposal["date"])
+            reason = note or _("Confirmed from %(kind)s file, row %(row)s") % {"kind": item.get_kind_display(), "row": item.row}
+            if item.kind == ImportKind.DEATHS:
+                elder_change_status(elder=elder, actor=actor, to_status=ElderStatus.DECEASED, effective_date=on, reason=reason)
+            elif item.kind == ImportKind.HUKOU_MOVES:
+                region = Region.objects.get(code=item.proposal["hukou_region"])
+                elder_update(elder=elder, actor=actor, changes={"hukou_region": region}, reason=reason)
+            else:
+                elder_category_change(
+                    elder=elder,
+                    actor=actor,
+                    category=item.proposal["category"],
+                    start=item.proposal["action"] == "start",
+                    on=on,
+                    source=source,
+                )
+        item.status = ReconciliationStatus.CONFIRMED if confirm else ReconciliationStatus.REJECTED
+        item.decided_by, item.decided_at, item.note = actor, timezone.now(), note
+        item.save(update_fields=["status", "decided_by", "decided_at", "note", "updated_at"])
+        audit_record(
+            actor=actor,
+            action="elder.reconciliation_" + ("confirm" if confirm else "reject"),
+            obj=elder,
+            region=elder.residence_region,
+            purpose=note,
+            detail={"item": item.pk, "kind": item.kind, "proposal": item.proposal},
+        )
+    return item

@@ -134,3 +134,22 @@ def access_log_visible_to(user):
 
 
 ACCESS_LOG_ACTIONS = ("elder.unmask", "elder.export", "elder.import")
+
+
+def import_jobs_visible_to(user):
+    from yiyang.people.models import ImportJob
+
+    if not can(user, "elder.import"):
+        return ImportJob.objects.none()
+    jobs = ImportJob.objects.select_related("created_by")
+    return jobs if scope_of(user).everything else jobs.filter(created_by=user)
+
+
+def reconciliation_queue(user, *, status: str = "pending"):
+    """Proposals about elders the officer can see."""
+    from yiyang.people.models import ReconciliationItem
+
+    if not can(user, "elder.import"):
+        return ReconciliationItem.objects.none()
+    items = ReconciliationItem.objects.filter(elder__in=elders_visible_to(user)).select_related("elder", "elder__residence_region", "job")
+    return items.filter(status=status) if status else items

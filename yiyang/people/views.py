@@ -482,3 +482,86 @@ def access_log(request: HttpRequest) -> HttpResponse:
         events = events.filter(action=action)
     page = Paginator(events, 50).get_page(request.GET.get("page"))
     return render(request, "people/access_log.html", {"page": page, "action": action})
+
+
+# Imports and reconciliation ------------------------------------------------------------
+
+
+@login_required
+def import_list(request: HttpRequest) -> HttpResponse:
+    from yiyang.people.imports import import_start
+    from yiyang.people.models import ImportKind
+    from yiyang.people.queries import import_jobs_visible_to
+
+    _need(request, "elder.import")
+    error = None
+    status = 200
+    if request.method == "POST":
+        upload = request.FILES.get("file")
+        try:
+            if upload is None:
+                raise DomainError(_("Choose a file."), field="file", code="required")
+            if upload.size > 50 * 1024 * 1024:
+                raise DomainError(_("At most 50 MB per file."), field="file", code="file_too_large")
+            job = import_start(
+                actor=request.user, kind=request.POST.get("kind", ImportKind.ELDERS), name=upload.name, content=upload.read()
+            )
+        except DomainError as exc:
+            error, status = exc, 400
+        else:
+            return redirect("people:import_detail", job.pk)
+    jobs = import_jobs_visible_to(request.user)[:50]
+    return render(request, "people/import_list.html", {"jobs": jobs, "kinds": ImportKind.choices, "error": error}, status=status)
+
+
+@login_required
+def import_detail(request: HttpRequest, job_id: int) -> HttpResponse:
+    from yiyang.people.queries import import_jobs_visible_to
+
+    _need(request, "elder.import")
+    job = get_object_or_404(import_jobs_visible_to(request.user), pk=job_id)
+    template = "people/_import_progress.html" if request.htmx else "people/import_detail.html"
+    return render(request, template, {"job": job, "errors": job.errors[:200]})
+
+
+@login_required
+def import_errors(request: HttpRequest, job_id: int) -> HttpResponse:
+    from yiyang.people.imports import error_file
+    from yiyang.people.queries import import_jobs_visible_to
+
+    _need(request, "elder.import")
+    job = get_object_or_404(import_jobs_visible_to(request.user), pk=job_id)
+    response = HttpResponse(error_file(job), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="import-{job.pk}-errors.csv"'
+    return response
+
+
+@login_required
+def reconciliation_list(request: HttpRequest) -> HttpResponse:
+    from yiyang.people.models import ReconciliationStatus
+    from yiyang.people.queries import reconciliation_queue
+
+    _need(request, "elder.import")
+    status = request.GET.get("status", ReconciliationStatus.PENDING)
+    if status not in ReconciliationStatus.values:
+        status = ReconciliationStatus.PENDING
+    page = Paginator(reconciliation_queue(request.user, status=status), 50).get_page(request.GET.get("page"))
+    return render(request, "people/reconciliation_list.html", {"page": page, "status": status, "statuses": ReconciliationStatus.choices})
+
+
+@login_required
+@require_POST
+def reconciliation_decide_view(request: HttpRequest, item_id: int) -> HttpResponse:
+    from yiyang.people.queries import reconciliation_queue
+
+    _need(request, "elder.import")
+    item = get_object_or_404(reconciliation_queue(request.user, status=""), pk=item_id)
+    try:
+        ops.reconciliation_decide(
+            item=item, actor=request.user, confirm=request.POST.get("decision") == "confirm", note=request.POST.get("note", "")
+        )
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("Saved."))
+    return redirect("people:reconciliation_list")
