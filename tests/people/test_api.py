@@ -199,3 +199,35 @@ def test_status_and_consent_rules(client, personas, api_client):
         ).status_code
         == 403
     )
+
+
+def test_import_and_reconciliation_via_api(client, personas, api_client):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    headers = api_client(personas["county_officer"])
+    number = new_id(date(1944, 4, 4))
+    content = f"姓名,身份证号,居住乡镇\n接口导入,{number},331102001\n坏行,123,331102001\n".encode()
+    response = client.post("/api/v1/elders/import", {"kind": "elders", "file": SimpleUploadedFile("a.csv", content)}, **headers)
+    assert response.status_code == 201, response.content
+    job = response.json()
+    assert (job["created_count"], job["error_count"], job["status"]) == (1, 1, "done")
+    assert client.get(f"/api/v1/elders/imports/{job['id']}", **headers).json()["percent"] == 100
+    errors = client.get(job["errors_url"], **headers).content.decode("utf-8-sig")
+    assert errors.splitlines()[1].startswith("3,身份证号,")
+    assert client.get(f"/api/v1/elders/imports/{job['id']}", **api_client(personas["other_county_officer"])).status_code == 404
+    assert (
+        client.post(
+            "/api/v1/elders/import", {"kind": "elders", "file": SimpleUploadedFile("a.csv", content)}, **api_client(personas["worker"])
+        ).status_code
+        == 403
+    )
+
+    deaths = f"身份证号,死亡日期\n{number},2026-10-01\n".encode()
+    client.post("/api/v1/elders/import", {"kind": "deaths", "file": SimpleUploadedFile("d.csv", deaths)}, **headers)
+    queue = client.get("/api/v1/elders/reconciliation", **headers).json()["items"]
+    assert [i["proposal"]["status"] for i in queue] == ["deceased"]
+    decided = client.post(
+        f"/api/v1/elders/reconciliation/{queue[0]['id']}/decide", {"confirm": True}, content_type="application/json", **headers
+    )
+    assert decided.status_code == 200 and decided.json()["status"] == "confirmed"
+    assert client.get(f"/api/v1/elders/{queue[0]['elder_id']}", **headers).json()["status"] == "deceased"

@@ -2,10 +2,11 @@
 
 from datetime import date, datetime
 
-from django.http import Http404, HttpRequest
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
-from ninja import Field, Query, Router, Schema, Status
+from ninja import Field, File, Form, Query, Router, Schema, Status
+from ninja.files import UploadedFile
 from ninja.pagination import PageNumberPagination, paginate
 
 from yiyang.core.api_auth import require
@@ -250,6 +251,103 @@ def transfers_decide(request: HttpRequest, transfer_id: int, payload: TransferDe
     require(request, "elder.transfer")
     transfer = get_object_or_404(transfers_visible_to(request.auth), pk=transfer_id)
     return ops.transfer_decide(transfer=transfer, actor=request.auth, to_status=payload.to_status, note=payload.note)
+
+
+class ImportJobOut(Schema):
+    id: int
+    kind: str
+    original_name: str
+    status: str
+    total_rows: int
+    processed_rows: int
+    percent: int
+    created_count: int
+    unchanged_count: int
+    proposed_count: int
+    error_count: int
+    message: str
+    errors_url: str
+
+    @staticmethod
+    def resolve_errors_url(job) -> str:
+        return f"/api/v1/elders/imports/{job.pk}/errors"
+
+
+class ReconciliationOut(Schema):
+    id: int
+    elder_id: int
+    elder_name: str
+    kind: str
+    row: int
+    proposal: dict
+    status: str
+
+    @staticmethod
+    def resolve_elder_name(item) -> str:
+        return item.elder.name
+
+
+class DecisionIn(Schema):
+    confirm: bool
+    note: str = Field("", max_length=255)
+
+
+@router.post("/import", response={201: ImportJobOut, **ERRORS}, summary="Import elders or another department's file (.xlsx/.csv)")
+def imports_create(request: HttpRequest, kind: Form[str] = "elders", file: File[UploadedFile] = None):
+    from yiyang.people.imports import import_start
+
+    require(request, "elder.import")
+    if file is None:
+        raise DomainError(_("Choose a file."), field="file", code="required")
+    if file.size > 50 * 1024 * 1024:
+        raise DomainError(_("At most 50 MB per file."), field="file", code="file_too_large")
+    job = import_start(actor=request.auth, kind=kind, name=file.name or "upload", content=file.read())
+    return Status(201, job)
+
+
+@router.get("/imports/{job_id}", response={200: ImportJobOut, 403: ErrorOut, 404: ErrorOut}, summary="An import's progress and counts")
+def imports_get(request: HttpRequest, job_id: int):
+    from yiyang.people.queries import import_jobs_visible_to
+
+    require(request, "elder.import")
+    return get_object_or_404(import_jobs_visible_to(request.auth), pk=job_id)
+
+
+@router.get(
+    "/imports/{job_id}/errors", response={200: None, 403: ErrorOut, 404: ErrorOut}, summary="The bad rows as CSV: row, column, reason"
+)
+def imports_errors(request: HttpRequest, job_id: int):
+    from yiyang.people.imports import error_file
+    from yiyang.people.queries import import_jobs_visible_to
+
+    require(request, "elder.import")
+    job = get_object_or_404(import_jobs_visible_to(request.auth), pk=job_id)
+    response = HttpResponse(error_file(job), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="import-{job.pk}-errors.csv"'
+    return response
+
+
+@router.get("/reconciliation", response=list[ReconciliationOut], summary="Proposed changes from other departments' files")
+@paginate(PageNumberPagination, page_size=50)
+def reconciliation_list(request: HttpRequest, status: str = "pending"):
+    from yiyang.people.models import ReconciliationStatus
+    from yiyang.people.queries import reconciliation_queue
+
+    require(request, "elder.import")
+    if status not in ReconciliationStatus.values:
+        raise DomainError(_("Choose one of: %(choices)s.") % {"choices": ", ".join(ReconciliationStatus.values)}, field="status")
+    return reconciliation_queue(request.auth, status=status)
+
+
+@router.post(
+    "/reconciliation/{item_id}/decide", response={200: ReconciliationOut, **ERRORS}, summary="Confirm or reject one proposed change"
+)
+def reconciliation_decide(request: HttpRequest, item_id: int, payload: DecisionIn):
+    from yiyang.people.queries import reconciliation_queue
+
+    require(request, "elder.import")
+    item = get_object_or_404(reconciliation_queue(request.auth, status=""), pk=item_id)
+    return ops.reconciliation_decide(item=item, actor=request.auth, confirm=payload.confirm, note=payload.note)
 
 
 @router.get("/{elder_id}", response={200: ElderOut, 404: ErrorOut}, summary="One elder's file")

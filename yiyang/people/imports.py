@@ -281,10 +281,13 @@ def import_run(job_id: int) -> ImportJob:
     job.finished_at = timezone.now()
     with transaction.atomic():
         job.save()
+        regions = list(job.created_by.regions.all()[:2])
         audit_record(
             actor=job.created_by,
             action="elder.import",
             obj=job,
+            # One region for the access log's scope; a user of several regions is seen by the city.
+            region=regions[0] if len(regions) == 1 else None,
             purpose=job.get_kind_display(),
             detail={
                 "kind": job.kind,
