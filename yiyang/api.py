@@ -61,6 +61,12 @@ from yiyang.visits.api import router as visits_router  # noqa: E402
 
 api.add_router("/visits", visits_router)
 
+from yiyang.institutions.api import public_router as public_institutions_router  # noqa: E402
+from yiyang.institutions.api import router as institutions_router  # noqa: E402
+
+api.add_router("/institutions", institutions_router)
+api.add_router("/public", public_institutions_router)
+
 from yiyang.homecare.api import homecare_router  # noqa: E402
 from yiyang.homecare.api import router as orders_router  # noqa: E402
 

@@ -19,6 +19,8 @@ urlpatterns = [
     path("plan/", include("yiyang.plan.urls")),
     path("assessments/", include("yiyang.assessments.urls")),
     path("visits/", include("yiyang.visits.urls")),
+    path("institutions/", include("yiyang.institutions.urls")),
+    path("public/", include("yiyang.institutions.public_urls")),
     path("homecare/", include("yiyang.homecare.urls")),
     path("subsidies/", include("yiyang.subsidies.urls")),
     path("timebank/", include("yiyang.timebank.urls")),

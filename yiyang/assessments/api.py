@@ -220,27 +220,27 @@ def assessments_start(request: HttpRequest, payload: StartIn):
     return Status(201, assessment_for(request.auth, assessment.pk))
 
 
-@router.get("/{assessment_id}", response=AssessmentOut, summary="One assessment")
+@router.get("/{int:assessment_id}", response=AssessmentOut, summary="One assessment")
 def assessments_get(request: HttpRequest, assessment_id: int):
     require(request, "assessment.view")
     return _get(request, assessment_id)
 
 
-@router.patch("/{assessment_id}", response=AssessmentOut, summary="Save answers to a draft")
+@router.patch("/{int:assessment_id}", response=AssessmentOut, summary="Save answers to a draft")
 def assessments_update(request: HttpRequest, assessment_id: int, payload: UpdateIn):
     assessment = _editable(request, assessment_id)
     assessment_update(assessment=assessment, actor=request.auth, **payload.dict(exclude_unset=True))
     return _get(request, assessment_id)
 
 
-@router.post("/{assessment_id}/submit", response=AssessmentOut, summary="Score and submit (then immutable; supersedes the previous)")
+@router.post("/{int:assessment_id}/submit", response=AssessmentOut, summary="Score and submit (then immutable; supersedes the previous)")
 def assessments_submit(request: HttpRequest, assessment_id: int):
     assessment = _editable(request, assessment_id)
     assessment_submit(assessment=assessment, actor=request.auth)
     return _get(request, assessment_id)
 
 
-@router.post("/{assessment_id}/discard", response=AssessmentOut, summary="Discard a draft")
+@router.post("/{int:assessment_id}/discard", response=AssessmentOut, summary="Discard a draft")
 def assessments_discard(request: HttpRequest, assessment_id: int, payload: DiscardIn | None = None):
     assessment = _editable(request, assessment_id)
     assessment_discard(assessment=assessment, actor=request.auth, reason=payload.reason if payload else "")

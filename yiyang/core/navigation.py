@@ -39,6 +39,8 @@ NAV: list[NavItem] = [
     NavItem("plan:cockpit", _("Plan cockpit"), "plan.view", _("The plan's indicators, tasks and projects, live by region")),
     NavItem("visits:home", _("Monthly visits"), "visit.view", _("Who is due for a visit this month; record visits")),
     NavItem("visits:coverage", _("Visit coverage"), "visit.coverage", _("Visited / due by region and month, and who was missed")),
+    NavItem("institutions:list", _("Institutions"), "institution.view", _("Care homes, beds, residents, staff and star ratings")),
+    NavItem("institutions:inspections", _("Inspections"), "inspection.view", _("Double-random inspections, findings and re-checks")),
     NavItem("regions:region_list", _("Regions"), "region.view", _("The administrative divisions the platform serves")),
     NavItem("guardian:console", _("Alarm console"), "guardian.console", _("Silver Guardian: open device alarms, live")),
     NavItem("accounts:tokens", _("API tokens"), "token.manage", _("Create and revoke tokens for the JSON API")),

@@ -216,7 +216,7 @@ def plans_list(request: HttpRequest, month: str | None = None):
     return plans_visible_to(request.auth).filter(month=parse_month(month, default=_today())).select_related("region", "assignee")
 
 
-@router.put("/plans/{plan_id}/assignee", response=PlanOut, summary="Give a plan to another worker or volunteer")
+@router.put("/plans/{int:plan_id}/assignee", response=PlanOut, summary="Give a plan to another worker or volunteer")
 def plans_assign(request: HttpRequest, plan_id: int, payload: AssignIn):
     require(request, "visit.plan")
     plan = plans_visible_to(request.auth).select_related("region").filter(pk=plan_id).first()
