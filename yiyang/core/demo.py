@@ -140,6 +140,15 @@ def demo_setup(*, password: str, reset_passwords: bool) -> list[DemoAccount]:
     family_user = User.objects.get(username="family")
     ElderLink.objects.get_or_create(user=elder_user, elder=elders[0], defaults={"relation": ElderLink.Relation.SELF})
     ElderLink.objects.get_or_create(user=family_user, elder=elders[0], defaults={"relation": ElderLink.Relation.CHILD})
+    # Home care: menu, offerings, caregivers (the demo caregiver and volunteer among them), weeks of orders.
+    from yiyang.homecare.demo import demo_homecare
+
+    demo_homecare(
+        provider=provider,
+        dispatcher=User.objects.get(username="dispatcher"),
+        caregiver_user=User.objects.get(username="caregiver"),
+        volunteer_user=User.objects.get(username="volunteer"),
+    )
     # The plan cockpit's computed indicators, so its pages have this month's numbers at once.
     from yiyang.plan.operations import snapshot_due
 
