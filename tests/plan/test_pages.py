@@ -137,3 +137,16 @@ def test_evaluation_report_is_a_word_document_with_table_charts_and_gaps(client,
     assert client.get("/plan/report/midterm.docx?region=331100&as_of=yesterday").status_code == 400
     client.force_login(personas["reporter"])
     assert client.get("/plan/report/final.docx?region=331100").status_code == 404
+
+
+def test_cockpit_queries_do_not_grow_with_data(client, personas, tekun_population, django_assert_max_num_queries):
+    client.force_login(personas["city_officer"])
+    snapshot_take(period=str(Period.month_of(timezone.localdate())))
+    client.get("/plan/?region=331102")  # warm caches (content types, sessions)
+    with django_assert_max_num_queries(16) as ctx:
+        assert client.get("/plan/?region=331102").status_code == 200
+    before = len(ctx.captured_queries)
+    for month in ("2026-01", "2026-02", "2026-03"):
+        snapshot_take(period=month)
+    with django_assert_max_num_queries(before):
+        client.get("/plan/?region=331102")

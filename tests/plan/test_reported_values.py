@@ -114,3 +114,37 @@ def test_a_closed_period_no_longer_changes(personas, plan_indicator):
     with pytest.raises(DomainError) as out:
         period_close(period="2099", actor=personas["city_officer"])
     assert out.value.field == "period"
+
+
+def test_provincial_average_is_an_entered_series_the_target_reads_against(personas, plan_indicator):
+    from yiyang.plan.operations import provincial_average_set
+    from yiyang.plan.queries import indicator_rows
+    from yiyang.plan.trend import Status
+
+    ind = plan_indicator(11)  # 达到全省平均水平以上
+    for year, v in (("2021", "60"), ("2022", "64"), ("2023", "68")):
+        row = value_submit(indicator=ind, region=region("331100"), period=year, value=v, actor=personas["reporter"])
+        value_approve(value=row, actor=personas["city_officer"])
+    status = indicator_rows(plan=ind.plan, region=region("331100"), indicators=[ind])[0].assessment
+    assert status.status == Status.NOT_EVALUATED  # no reference yet
+    with pytest.raises(DomainError) as out:
+        provincial_average_set(indicator=plan_indicator(1), period="2025", value="70", source_note="", actor=personas["city_officer"])
+    assert out.value.field == "indicator"
+    provincial_average_set(indicator=ind, period="2025", value="75", source_note="省卫健委", actor=personas["city_officer"])
+    # Projection: 60, 64, 68 -> +4 a year -> 76 in 2025 >= 75.
+    status = indicator_rows(plan=ind.plan, region=region("331100"), indicators=[ind])[0].assessment
+    assert (status.status, status.reference) == (Status.ON_TRACK, Decimal("75"))
+    provincial_average_set(indicator=ind, period="2025", value="77", source_note="修订", actor=personas["city_officer"])
+    status = indicator_rows(plan=ind.plan, region=region("331100"), indicators=[ind])[0].assessment
+    assert status.status == Status.OFF_TRACK and status.projected == pytest.approx(76)
+
+
+def test_a_closed_month_is_not_snapshotted_again(tekun_population, personas, plan_indicator):
+    from yiyang.plan.operations import snapshot_take
+
+    assert snapshot_take(period="2024-10")["written"] > 0
+    period_close(period="2024-10", actor=personas["city_officer"])
+    assert snapshot_take(period="2024-10") == {"written": 0, "skipped": 0, "closed": True}
+    assert snapshot_take(period="2024-12")["written"] > 0
+    period_close(period="2024", actor=personas["city_officer"])
+    assert snapshot_take(period="2024-12")["closed"] is True
