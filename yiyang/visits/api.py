@@ -1,4 +1,4 @@
-from datetime import date
+from datetime import date, datetime
 
 from django.http import Http404, HttpRequest
 from django.utils import timezone
@@ -9,7 +9,7 @@ from yiyang.accounts.models import User
 from yiyang.core.api_auth import require
 from yiyang.people.queries import elder_for
 from yiyang.visits.models import Health, Home, ItemKind, Mood, Need, VisitMode
-from yiyang.visits.operations import visit_plan_add_extra, visit_plan_assign, visit_plan_generate, visit_record
+from yiyang.visits.operations import visit_open_order, visit_plan_add_extra, visit_plan_assign, visit_plan_generate, visit_record
 from yiyang.visits.queries import (
     coverage_visible_to,
     due_for,
@@ -88,6 +88,18 @@ class VisitOut(Schema):
     @staticmethod
     def resolve_visitor(v) -> str:
         return v.visitor.username
+
+
+class OrderIn(Schema):
+    item_code: str = Field(min_length=1, max_length=48, description="code of a service on the menu")
+    window_start: datetime
+    window_end: datetime
+
+
+class OrderOut(Schema):
+    visit_id: int
+    order_id: int
+    status: str
 
 
 class ExtraIn(Schema):
@@ -190,6 +202,17 @@ def visits_record(request: HttpRequest, payload: VisitIn):
     data.pop("elder_id")
     visit = visit_record(elder=elder, actor=request.auth, **data)
     return Status(201, visit)
+
+
+@router.post("/{int:visit_id}/order", response={201: OrderOut}, summary="Open a service order for a need found on a visit")
+def visits_open_order(request: HttpRequest, visit_id: int, payload: OrderIn):
+    require(request, "visit.record")
+    require(request, "order.create")
+    visit = visits_visible_to(request.auth).filter(pk=visit_id).first()
+    if visit is None:
+        raise Http404
+    order = visit_open_order(visit=visit, actor=request.auth, **payload.dict())
+    return Status(201, {"visit_id": visit.pk, "order_id": order.pk, "status": order.status})
 
 
 @router.post("/extra", response={201: ItemOut}, summary="Ask for an extra visit this month (alerts, low ratings, concerns)")

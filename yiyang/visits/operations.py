@@ -280,3 +280,35 @@ def visit_record(
             detail={"items": touched, "needs": needs, "mode": mode},
         )
     return visit
+
+
+def visit_open_order(*, visit: Visit, item_code: str, window_start, window_end, actor):
+    """A need found on a visit becomes a home-care service order in one step (homecare.order_create).
+
+    The order is placed by the visitor through the community-worker channel, its note names
+    the visit, and the visit remembers the order as its follow-up. One order per visit.
+    """
+    from yiyang.homecare.models import Channel, ServiceItem
+    from yiyang.homecare.operations import order_create
+
+    item = ServiceItem.objects.filter(code=(item_code or "").strip(), is_active=True).first()
+    if item is None:
+        raise DomainError(_("Choose a service from the menu."), field="item_code")
+    with transaction.atomic():
+        visit = Visit.objects.select_for_update().select_related("elder").get(pk=visit.pk)
+        if visit.follow_up:
+            raise StateConflict(_("This visit already has a follow-up (%(f)s).") % {"f": visit.follow_up}, field="visit_id")
+        needs = ", ".join(str(Need(n).label) for n in visit.needs if n in Need.values)
+        order, _created = order_create(
+            elder=visit.elder,
+            item=item,
+            window_start=window_start,
+            window_end=window_end,
+            actor=actor,
+            channel=Channel.WORKER,
+            note=(_("Need found on visit #%(id)s on %(day)s: %(needs)s") % {"id": visit.pk, "day": visit.visited_on, "needs": needs})[:500],
+        )
+        visit.follow_up = f"order:{order.pk}"
+        visit.save(update_fields=["follow_up", "updated_at"])
+        audit_record(actor=actor, action="visit.open_order", obj=visit, region=visit.elder.residence_region, detail={"order": order.pk})
+    return order

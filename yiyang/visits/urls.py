@@ -9,4 +9,5 @@ urlpatterns = [
     path("coverage/", views.coverage, name="coverage"),
     path("elder/<int:elder_id>/", views.elder_visits, name="elder"),
     path("elder/<int:elder_id>/extra/", views.elder_extra, name="extra"),
+    path("visit/<int:visit_id>/order/", views.visit_order, name="order"),
 ]

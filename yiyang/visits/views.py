@@ -1,4 +1,4 @@
-from datetime import date
+from datetime import date, datetime, time, timedelta
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -13,7 +13,7 @@ from yiyang.accounts.roles import can
 from yiyang.core.errors import DomainError
 from yiyang.people.queries import elder_for
 from yiyang.visits.models import Health, Home, Mood, Need, VisitMode
-from yiyang.visits.operations import visit_plan_add_extra, visit_plan_generate, visit_record
+from yiyang.visits.operations import visit_open_order, visit_plan_add_extra, visit_plan_generate, visit_record
 from yiyang.visits.queries import (
     coverage_visible_to,
     due_for,
@@ -89,7 +89,16 @@ def _visit_form_context(elder, request, errors=None, values=None) -> dict:
         "visits": visits_visible_to(request.user).filter(elder=elder).select_related("visitor")[:24],
         "can_record": can(request.user, "visit.record"),
         "can_extra": can(request.user, "visit.add_extra"),
+        "can_order": can(request.user, "visit.record") and can(request.user, "order.create"),
+        "menu": _menu(),
+        "tomorrow": timezone.localdate() + timedelta(days=1),
     }
+
+
+def _menu():
+    from yiyang.homecare.models import ServiceItem
+
+    return ServiceItem.objects.filter(is_active=True).only("code", "name")
 
 
 @login_required
@@ -174,3 +183,33 @@ def coverage(request: HttpRequest) -> HttpResponse:
         "visits/coverage.html",
         {"month": month, "month_error": month_error, "region": region, "total": total, "rows": rows, "missed": missed},
     )
+
+
+@login_required
+@require_POST
+def visit_order(request: HttpRequest, visit_id: int) -> HttpResponse:
+    """One step from a need found to a service order."""
+    _require(request, "visit.record")
+    _require(request, "order.create")
+    visit = visits_visible_to(request.user).filter(pk=visit_id).first()
+    if visit is None:
+        raise Http404
+    try:
+        try:
+            day = date.fromisoformat(request.POST.get("day", ""))
+            start = time.fromisoformat(request.POST.get("start", ""))
+            end = time.fromisoformat(request.POST.get("end", ""))
+        except ValueError:
+            raise DomainError(_("Enter the day and the times of the window."), field="window_start")
+        order = visit_open_order(
+            visit=visit,
+            item_code=request.POST.get("item_code", ""),
+            window_start=timezone.make_aware(datetime.combine(day, start)),
+            window_end=timezone.make_aware(datetime.combine(day, end)),
+            actor=request.user,
+        )
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("Service order #%(id)s placed.") % {"id": order.pk})
+    return redirect("visits:elder", elder_id=visit.elder_id)
