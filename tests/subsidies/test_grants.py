@@ -68,7 +68,7 @@ def test_grant_stores_facts_and_they_re_evaluate_to_the_same_answer(programme, o
     grants_run_month(programme=programme, period=PERIOD, actor=officer)
     grant = Grant.objects.get(elder=old_elder)
     assert grant.facts["age"] == 86 and grant.facts["as_of"] == "2026-11-01"
-    assert grant.rule["rule"] == [{"fact": "age", "op": "gte", "value": 80}]
+    assert grant.run.rule["rule"] == [{"fact": "age", "op": "gte", "value": 80}]
     assert explain(grant)["holds"] is True
     # The registry changes later; the explanation still shows the facts as they stood.
     old_elder.birth_date = date(1990, 1, 1)

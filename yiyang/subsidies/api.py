@@ -314,7 +314,7 @@ def _grant_out(grant: Grant) -> dict:
         "tier": grant.tier,
         "amount_fen": grant.amount_fen,
         "facts": grant.facts,
-        "rule": grant.rule,
+        "rule": grant.run.rule,
         "explanation_holds": why["holds"],
         "conditions": why["conditions"],
         "tier_conditions": why["tier_conditions"],

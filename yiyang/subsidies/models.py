@@ -171,6 +171,8 @@ class GrantRun(models.Model):
     total_fen = models.BigIntegerField(default=0)
     expired_fen = models.BigIntegerField(default=0)
     programme_version = models.PositiveIntegerField(default=1)
+    # The rule every grant of this run was tested against (region, conditions, tiers), stored once per run.
+    rule = models.JSONField(default=dict)
 
     class Meta:
         ordering = ["-period", "programme_id"]
@@ -190,9 +192,9 @@ class Grant(models.Model):
     account = models.OneToOneField(Account, on_delete=models.PROTECT, related_name="grant")
     tier = models.CharField(_("tier"), max_length=32)
     amount_fen = models.BigIntegerField(_("amount"))
-    # The facts about the elder that made them eligible, and the rule they were tested against.
+    # The facts about the elder that made them eligible, as they stood on the first day of the month;
+    # the rule they were tested against is the run's.
     facts = models.JSONField(default=dict)
-    rule = models.JSONField(default=dict)
     granted_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

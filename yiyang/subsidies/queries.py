@@ -72,7 +72,7 @@ def signed_for_elder(entry: Entry) -> int:
 
 
 def elder_grants(elder) -> QuerySet[Grant]:
-    return Grant.objects.filter(elder=elder).select_related("programme").order_by("-period", "pk")
+    return Grant.objects.filter(elder=elder).select_related("programme", "run").order_by("-period", "pk")
 
 
 def elder_for_vouchers(user, elder_id: int):
