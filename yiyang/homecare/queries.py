@@ -218,26 +218,41 @@ def dispatch_suggestions(order, *, limit: int = 10) -> Suggestions:
     Qualified for the item (valid certificate, the category among their skills), on duty and
     free in the window; ranked by distance to the elder from where they will be (the home of
     their previous visit that day, else their home base), then by the day's load.
+    Reads plain tuples (four queries, no model instances): it runs for every order on the board.
     """
-    from yiyang.homecare.models import Caregiver, Order, OrderStatus
+    from yiyang.homecare.models import Caregiver, Certificate, Order, OrderStatus, Qualification
     from yiyang.homecare.states import BUSY
 
     result = Suggestions()
+    item = order.item
     target = elder_home(order.elder)
     local_start = timezone.localtime(order.window_start)
     local_end = timezone.localtime(order.window_end)
     day_start, day_end = _local_day_bounds(order.window_start)
     caregivers = list(
-        Caregiver.objects.filter(provider_id=order.provider_id, is_active=True).prefetch_related("certificates", "skills").order_by("pk")
+        Caregiver.objects.filter(provider_id=order.provider_id, is_active=True)
+        .order_by("pk")
+        .values_list("pk", "name", "is_volunteer", "home_lat", "home_lng", "work_start", "work_end", "work_days")
     )
-    day_orders = (
+    skilled = set(
+        Caregiver.skills.through.objects.filter(caregiver__provider_id=order.provider_id, servicecategory_id=item.category_id).values_list(
+            "caregiver_id", flat=True
+        )
+    )
+    expiry: dict[int, date] = {}
+    if item.qualification != Qualification.NONE:
+        for caregiver_id, expires_on in Certificate.objects.filter(
+            caregiver__provider_id=order.provider_id, kind=item.qualification
+        ).values_list("caregiver_id", "expires_on"):
+            expiry[caregiver_id] = max(expires_on, expiry.get(caregiver_id, expires_on))
+    by_caregiver: dict[int, list[tuple]] = {}
+    for row in (
         Order.objects.filter(provider_id=order.provider_id, caregiver__isnull=False, window_start__lt=day_end, window_end__gt=day_start)
         .exclude(pk=order.pk)
         .exclude(status__in=[OrderStatus.CANCELLED, OrderStatus.REJECTED])
-        .select_related("elder__residence_region")
-        .only(
-            "pk",
+        .values_list(
             "caregiver_id",
+            "pk",
             "status",
             "window_start",
             "window_end",
@@ -245,42 +260,48 @@ def dispatch_suggestions(order, *, limit: int = 10) -> Suggestions:
             "elder__lng",
             "elder__residence_region__lat",
             "elder__residence_region__lng",
-            "elder__residence_region__parent_id",
         )
-    )
-    by_caregiver: dict[int, list] = {}
-    for other in day_orders:
-        by_caregiver.setdefault(other.caregiver_id, []).append(other)
-    for cg in caregivers:
-        problem = qualification_problem(cg, order.item, local_start.date(), list(cg.certificates.all()))
-        if problem is None and order.item.category_id not in {s.pk for s in cg.skills.all()}:
-            problem = _("%(name)s is not skilled in %(category)s.") % {"name": cg.name, "category": order.item.category.name}
-        if problem is None and (
-            local_start.weekday() not in (cg.work_days or [])
-            or local_start.time() < cg.work_start
-            or local_end.time() > cg.work_end
-            or local_end.date() != local_start.date()
-        ):
-            problem = _("%(name)s is off duty in this window.") % {"name": cg.name}
-        mine = by_caregiver.get(cg.pk, [])
+    ):
+        by_caregiver.setdefault(row[0], []).append(row)
+    label = Qualification(item.qualification).label
+    on = local_start.date()
+    weekday, t_start, t_end = local_start.weekday(), local_start.time(), local_end.time()
+    for pk, name, volunteer, home_lat, home_lng, work_start, work_end, work_days in caregivers:
+        problem = None
+        if item.qualification != Qualification.NONE:
+            if pk not in expiry:
+                problem = _("%(name)s holds no certificate “%(qualification)s”, which %(item)s requires.") % {
+                    "name": name,
+                    "qualification": label,
+                    "item": item.name,
+                }
+            elif expiry[pk] < on:
+                problem = _("%(name)s's certificate “%(qualification)s” expired on %(date)s.") % {
+                    "name": name,
+                    "qualification": label,
+                    "date": expiry[pk].isoformat(),
+                }
+        if problem is None and pk not in skilled:
+            problem = _("%(name)s is not skilled in %(category)s.") % {"name": name, "category": item.category.name}
+        if problem is None and (weekday not in (work_days or []) or t_start < work_start or t_end > work_end or local_end.date() != on):
+            problem = _("%(name)s is off duty in this window.") % {"name": name}
+        mine = by_caregiver.get(pk, [])
         if problem is None:
-            clash = next(
-                (o for o in mine if o.status in BUSY and o.window_start < order.window_end and o.window_end > order.window_start), None
-            )
+            clash = next((r for r in mine if r[2] in BUSY and r[3] < order.window_end and r[4] > order.window_start), None)
             if clash is not None:
-                problem = _("%(name)s is busy with order #%(id)s.") % {"name": cg.name, "id": clash.pk}
+                problem = _("%(name)s is busy with order #%(id)s.") % {"name": name, "id": clash[1]}
         if problem is not None:
-            result.excluded.append({"caregiver_id": cg.pk, "name": cg.name, "reason": problem})
+            result.excluded.append({"caregiver_id": pk, "name": name, "reason": problem})
             continue
-        before = [o for o in mine if o.window_end <= order.window_start]
-        origin, starts_from = (cg.home_lat, cg.home_lng), _("home base")
+        origin, starts_from = (home_lat, home_lng), _("home base")
+        before = [r for r in mine if r[4] <= order.window_start]
         if before:
-            previous = max(before, key=lambda o: o.window_end)
-            previous_home = elder_home(previous.elder)
-            if previous_home is not None:
-                origin, starts_from = previous_home, _("after order #%(id)s") % {"id": previous.pk}
+            previous = max(before, key=lambda r: r[4])
+            lat, lng = (previous[5], previous[6]) if previous[5] is not None else (previous[7], previous[8])
+            if lat is not None and lng is not None:
+                origin, starts_from = (lat, lng), _("after order #%(id)s") % {"id": previous[1]}
         dist = None if target is None else int(distance_m(origin, target))
-        result.ranked.append(Suggestion(cg.pk, cg.name, cg.is_volunteer, dist, starts_from, len(mine)))
+        result.ranked.append(Suggestion(pk, name, volunteer, dist, starts_from, len(mine)))
     # Distance in 1 km bands first, so that among equally near caregivers the least loaded wins.
     result.ranked.sort(
         key=lambda s: ((s.distance_m if s.distance_m is not None else 10**9) // 1000, s.load, s.distance_m or 0, s.caregiver_id)
