@@ -140,3 +140,15 @@ def test_eligible_queryset_is_one_query(programme, old_elder, django_assert_num_
         preview = preview_of(programme)
         assert preview["count"] == 6
         assert eligible_elders(region_path=programme.region.path, rule=programme.rule, tiers=programme.tiers, period=PERIOD).count() == 6
+
+
+def test_monthly_job_grants_every_active_programme_once(officer, old_elder):
+    from yiyang.subsidies.tasks import monthly_grants
+
+    first = make_programme(officer, name="甲")
+    second = make_programme(officer, name="乙", carry_over=True)
+    make_programme(officer, name="草稿", active=False)
+    result = monthly_grants.call(period="2026-11")
+    assert sorted((r["programme"], r["created"], r["granted"]) for r in result) == [(first.pk, True, 1), (second.pk, True, 1)]
+    again = monthly_grants.call(period="2026-11")
+    assert all(not r["created"] for r in again) and Grant.objects.count() == 2
