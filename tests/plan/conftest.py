@@ -1,6 +1,7 @@
 from datetime import date
 
 import pytest
+from django.apps import apps
 
 from tests.factories import ElderFactory, region
 from yiyang.people.models import Category, ElderCategory, ElderStatus, LivingArrangement
@@ -10,10 +11,30 @@ INSTITUTION = LivingArrangement.INSTITUTION
 HOME = LivingArrangement.WITH_FAMILY
 
 
+def care_home(township: str):
+    from yiyang.institutions.models import Institution, InstitutionKind, Operation
+
+    home, _ = Institution.objects.get_or_create(
+        name=f"养老院 {township}", defaults={"kind": InstitutionKind.CARE_HOME, "operation": Operation.PUBLIC, "region": region(township)}
+    )
+    return home
+
+
+def admit(e, township: str, *, admitted=date(2020, 6, 1), discharged=None):
+    """An open (or closed) stay in a care home of the township: what "lives in an institution" means once institutions exist."""
+    from yiyang.institutions.models import Bed, Residency
+
+    home = care_home(township)
+    bed = Bed.objects.create(institution=home, code=f"B{e.pk}")
+    return Residency.objects.create(elder=e, bed=bed, institution=home, admitted_on=admitted, discharged_on=discharged)
+
+
 def elder(township: str, *, categories=(Category.TEKUN, Category.DISABLED), living=HOME, born=date(1945, 5, 17), ended=None, **kw):
     e = ElderFactory(residence_region=region(township), living_arrangement=living, birth_date=born, **kw)
     for c in categories:
         ElderCategory.objects.create(elder=e, category=c, since=date(2020, 1, 1), ended=ended if c == Category.DISABLED else None)
+    if living == INSTITUTION and apps.is_installed("yiyang.institutions"):
+        admit(e, township)
     return e
 
 

@@ -47,25 +47,27 @@ def tekun_unable_to_care(period: Period) -> QuerySet[Elder]:
 
 ELDERS = Measure(rows=elders_as_of, region_field="residence_region")
 
-register(
-    Definition(
-        key="tekun_institutional_care",
-        plan_code=PLAN,
-        indicator_no=5,
-        numerator=Measure(
-            rows=lambda p: tekun_unable_to_care(p).filter(living_arrangement=LivingArrangement.INSTITUTION),
-            region_field="residence_region",
-        ),
-        denominator=Measure(rows=tekun_unable_to_care, region_field="residence_region"),
-        factor=100,
-        formula=_(
-            "Extreme-poverty (特困) elders unable to care for themselves (失能) who live in an institution, "
-            "divided by all extreme-poverty elders unable to care for themselves, × 100. "
-            "Counted at the end of the period, by the elder's residence region."
-        ),
-        rows_kind="elders",
+if not apps.is_installed("yiyang.institutions"):
+    # Without the institutions app, "lives in an institution" is the registry's living arrangement.
+    register(
+        Definition(
+            key="tekun_institutional_care",
+            plan_code=PLAN,
+            indicator_no=5,
+            numerator=Measure(
+                rows=lambda p: tekun_unable_to_care(p).filter(living_arrangement=LivingArrangement.INSTITUTION),
+                region_field="residence_region",
+            ),
+            denominator=Measure(rows=tekun_unable_to_care, region_field="residence_region"),
+            factor=100,
+            formula=_(
+                "Extreme-poverty (特困) elders unable to care for themselves (失能) who live in an institution, "
+                "divided by all extreme-poverty elders unable to care for themselves, × 100. "
+                "Counted at the end of the period, by the elder's residence region."
+            ),
+            rows_kind="elders",
+        )
     )
-)
 
 
 def _month_start(period: Period) -> date:
@@ -94,7 +96,7 @@ if apps.is_installed("yiyang.visits"):
                 "that month, divided by all elders due a visit that month, × 100. Extra visits are not counted."
             ),
             rows_kind="elders",
-            elder_field="elder",
+            row_field="elder",
         )
     )
 
@@ -121,5 +123,144 @@ if apps.is_installed("yiyang.timebank"):
                 "elders (60+) in the registry living in the region, × 100, at the end of the period."
             ),
             rows_kind="volunteers",
+        )
+    )
+
+
+if apps.is_installed("yiyang.institutions"):
+    # Indicators 5, 6, 7, 9 and 10 count as the institutions app does (yiyang/institutions/queries.py:
+    # tekun_disabled_in_institutions, bed_counts, certified_care_workers, alliance_counts, smart_care_homes),
+    # as of the end of the period and grouped by region, so the cockpit and the institutions pages agree.
+    from yiyang.assessments.queries import elder_ids_with_grade_q
+    from yiyang.institutions.models import (
+        Alliance,
+        Bed,
+        BedStatus,
+        BedType,
+        Certificate,
+        CertificateKind,
+        Institution,
+        Residency,
+        Staff,
+        StaffRole,
+    )
+
+    def tekun_unable_to_care_5(period: Period) -> QuerySet[Elder]:
+        """特困 elders unable to care for themselves: 失能 or 半失能 held, or a valid assessment of moderate or worse."""
+        end = period.end
+        return (
+            elders_as_of(period)
+            .filter(holding(Category.TEKUN, period))
+            .filter(
+                Q(holding(Category.DISABLED, period))
+                | Q(holding(Category.PARTIALLY_DISABLED, period))
+                | elder_ids_with_grade_q(min_grade=2, on=end)
+            )
+        )
+
+    def _in_residence(period: Period) -> Q:
+        end = period.end
+        stays = Residency.objects.filter(admitted_on__lte=end).filter(Q(discharged_on__isnull=True) | Q(discharged_on__gt=end))
+        return Q(pk__in=stays.values("elder_id"))
+
+    register(
+        Definition(
+            key="tekun_institutional_care",
+            plan_code=PLAN,
+            indicator_no=5,
+            numerator=Measure(rows=lambda p: tekun_unable_to_care_5(p).filter(_in_residence(p)), region_field="residence_region"),
+            denominator=Measure(rows=tekun_unable_to_care_5, region_field="residence_region"),
+            factor=100,
+            formula=_(
+                "Extreme-poverty (特困) elders unable to care for themselves (失能 or 半失能, or assessed moderately disabled "
+                "or worse) who stay in an institution (an open residency) at the end of the period, divided by all such "
+                "elders, × 100, by the elder's residence region."
+            ),
+            rows_kind="elders",
+        )
+    )
+
+    def _beds(period: Period) -> QuerySet:
+        # Bed type and status are kept as they are now (no history): a past month's final snapshot keeps its value.
+        return Bed.objects.filter(institution__is_active=True, created_at__date__lte=period.end).exclude(status=BedStatus.CLOSED)
+
+    register(
+        Definition(
+            key="nursing_bed_share",
+            plan_code=PLAN,
+            indicator_no=6,
+            numerator=Measure(rows=lambda p: _beds(p).filter(bed_type=BedType.NURSING), region_field="institution__region"),
+            denominator=Measure(rows=_beds, region_field="institution__region"),
+            factor=100,
+            formula=_(
+                "Nursing-type beds (护理型床位) in active institutions, divided by all their beds that are not closed, × 100, "
+                "by the institution's region. Home-care beds are not institution beds."
+            ),
+            rows_kind="institutions",
+            row_field="institution",
+        )
+    )
+
+    def _certified_care_workers(period: Period) -> QuerySet:
+        end = period.end
+        valid = Certificate.objects.filter(staff=OuterRef("pk"), kind=CertificateKind.CARE_WORKER, issued_on__lte=end).filter(
+            Q(expires_on__isnull=True) | Q(expires_on__gt=end)
+        )
+        return Staff.objects.filter(
+            Q(left_on__isnull=True) | Q(left_on__gt=end),
+            Q(hired_on__isnull=True) | Q(hired_on__lte=end),
+            Exists(valid),
+            role=StaffRole.CARE_WORKER,
+            institution__is_active=True,
+        )
+
+    register(
+        Definition(
+            key="certified_care_workers_per_10k",
+            plan_code=PLAN,
+            indicator_no=7,
+            numerator=Measure(rows=_certified_care_workers, region_field="institution__region"),
+            denominator=ELDERS,
+            factor=10_000,
+            formula=_(
+                "Care workers employed in active institutions holding a care-worker certificate valid at the end of the "
+                "period (持证养老护理员), by the institution's region, per 10,000 elders (60+) in the registry living there."
+            ),
+            rows_kind="institutions",
+            row_field="institution",
+        )
+    )
+
+    register(
+        Definition(
+            key="care_alliances",
+            plan_code=PLAN,
+            indicator_no=9,
+            numerator=Measure(
+                rows=lambda p: Alliance.objects.filter(
+                    Q(established_on__isnull=True, created_at__date__lte=p.end) | Q(established_on__lte=p.end)
+                ),
+                region_field="region",
+            ),
+            denominator=None,
+            factor=1,
+            formula=_("Care-and-wellness alliances (康养联合体) registered in the region and established by the end of the period."),
+            rows_kind="alliances",
+        )
+    )
+
+    register(
+        Definition(
+            key="smart_care_homes",
+            plan_code=PLAN,
+            indicator_no=10,
+            numerator=Measure(
+                rows=lambda p: Institution.objects.filter(is_active=True, smart_care_home=True, created_at__date__lte=p.end),
+                region_field="region",
+            ),
+            denominator=None,
+            factor=1,
+            formula=_("Active institutions flagged as smart care homes (智慧养老院), registered in the region, at the end of the period."),
+            rows_kind="institutions",
         )
     )

@@ -93,10 +93,10 @@ class Definition:
     denominator: Measure | None
     factor: int
     formula: Promise  # in words, shown on the indicator's page
-    # What the rows are, for the drill-down list: "elders" (rows lead to elders through `elder_field`)
-    # or another kind listed by name ("institutions", "volunteers").
+    # What the drill-down lists: "elders" or "institutions" (the rows lead to them through `row_field`),
+    # or the rows themselves by name ("volunteers", "alliances").
     rows_kind: str = "elders"
-    elder_field: str = "pk"
+    row_field: str = "pk"
 
     def result(self, numerator: Decimal, denominator: Decimal | None) -> Result:
         if self.denominator is None:

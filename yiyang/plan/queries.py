@@ -203,7 +203,7 @@ DRILL_PARTS = ("numerator", "gap")
 
 
 def drilldown(user, *, indicator: Indicator, region: Region, period: Period, part: str = "numerator"):
-    """The rows behind a computed number within the user's scope; None when not computed.
+    """The elders or institutions behind a computed number, within the user's scope; None when not computed.
 
     `part="gap"` lists the denominator's elders who are not in the numerator (e.g. the elders due a
     visit who were not visited): the people an officer acts on.
@@ -212,20 +212,26 @@ def drilldown(user, *, indicator: Indicator, region: Region, period: Period, par
     if definition is None:
         return None
     rows = definition.numerator.in_region(region, period)
+    scope = scope_of(user)
     if definition.rows_kind == "elders":
         from yiyang.people.models import Elder
         from yiyang.people.queries import elders_visible_to
 
-        ids = rows.values(definition.elder_field)
+        ids = rows.values(definition.row_field)
         if part == "gap" and definition.denominator is not None:
-            chosen = Elder.objects.filter(pk__in=definition.denominator.in_region(region, period).values(definition.elder_field)).exclude(
-                pk__in=ids
-            )
+            in_denominator = definition.denominator.in_region(region, period).values(definition.row_field)
+            chosen = Elder.objects.filter(pk__in=in_denominator).exclude(pk__in=ids)
         else:
             chosen = Elder.objects.filter(pk__in=ids)
         visible = elders_visible_to(user).values("pk")
         return chosen.filter(pk__in=visible).select_related("residence_region").order_by("residence_region__code", "pk")
-    scope = scope_of(user)
+    if definition.rows_kind == "institutions":
+        from yiyang.institutions.models import Institution
+
+        chosen = Institution.objects.filter(pk__in=rows.values(definition.row_field)).select_related("region")
+        if not scope.everything:
+            chosen = chosen.filter(under_paths_q("region", list(scope.region_paths)))
+        return chosen.order_by("region__code", "name", "pk")
     if not scope.everything:
         rows = rows.filter(under_paths_q(definition.numerator.region_field, list(scope.region_paths)))
     return rows.order_by("pk")
