@@ -148,3 +148,14 @@ def test_edit_corrects_the_address_and_status_archives(client, personas, registe
     assert again.status_code == 409
     # Archived, never deleted: still found with the status filter.
     assert elder.name in client.get("/elders/", {"status": "deceased"}).content.decode()
+
+
+def test_admin_shows_masked_numbers_only(client, personas, registered):
+    client.force_login(personas["admin"])
+    elder = registered["elder"]
+    listing = client.get("/admin/people/elder/").content.decode()
+    detail = client.get(f"/admin/people/elder/{elder.pk}/change/").content.decode()
+    for page in (listing, detail):
+        assert registered["number"] not in page and "13905785555" not in page
+        assert elder.id_number_enc not in page
+    assert registered["number"][:4] + "**********" in listing
