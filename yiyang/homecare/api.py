@@ -284,10 +284,6 @@ def _order(request: HttpRequest, order_id: int) -> Order:
     return order
 
 
-def _fresh(request: HttpRequest, order: Order) -> Order:
-    return order_for(request.auth, order.pk) or order
-
-
 @router.get("", response=list[OrderOut], summary="Orders in my scope")
 @paginate(PageNumberPagination, page_size=50)
 def orders_list(request: HttpRequest, status: str | None = None, service_date: date | None = None, elder_id: int | None = None):
@@ -304,7 +300,7 @@ def orders_list(request: HttpRequest, status: str | None = None, service_date: d
     return orders
 
 
-@router.post("", response={201: OrderDetailOut, 200: OrderDetailOut, **ERRORS}, summary="Place an order (Idempotency-Key accepted)")
+@router.post("", response={201: OrderOut, 200: OrderOut, **ERRORS}, summary="Place an order (Idempotency-Key accepted)")
 def orders_create(request: HttpRequest, data: OrderIn, idempotency_key: str | None = Header(None, alias="Idempotency-Key")):
     require(request, "order.create")
     elder = elder_for(request.auth, data.elder_id)
@@ -329,7 +325,7 @@ def orders_create(request: HttpRequest, data: OrderIn, idempotency_key: str | No
         idempotency_key=idempotency_key or "",
         actor=request.auth,
     )
-    return Status(201 if created else 200, _fresh(request, order))
+    return Status(201 if created else 200, order)
 
 
 @router.get("/{order_id}", response={200: OrderDetailOut, 404: ErrorOut}, summary="One order with its timeline")
@@ -338,10 +334,10 @@ def orders_get(request: HttpRequest, order_id: int):
     return _order(request, order_id)
 
 
-@router.post("/{order_id}/accept", response={200: OrderDetailOut, **ERRORS}, summary="Provider accepts the order")
+@router.post("/{order_id}/accept", response={200: OrderOut, **ERRORS}, summary="Provider accepts the order")
 def orders_accept(request: HttpRequest, order_id: int):
     require(request, "order.dispatch")
-    return _fresh(request, ops.order_accept(order=_order(request, order_id), actor=request.auth))
+    return ops.order_accept(order=_order(request, order_id), actor=request.auth)
 
 
 @router.get("/{order_id}/suggestions", response={200: SuggestionsOut, **ERRORS}, summary="Ranked caregivers for the order")
@@ -352,42 +348,42 @@ def orders_suggestions(request: HttpRequest, order_id: int, limit: int = 10):
     return {"order_id": order.pk, "ranked": found.ranked, "excluded": found.excluded}
 
 
-@router.post("/{order_id}/assign", response={200: OrderDetailOut, **ERRORS}, summary="Assign a caregiver")
+@router.post("/{order_id}/assign", response={200: OrderOut, **ERRORS}, summary="Assign a caregiver")
 def orders_assign(request: HttpRequest, order_id: int, data: AssignIn):
     require(request, "order.dispatch")
     order = _order(request, order_id)
     caregiver = Caregiver.objects.filter(pk=data.caregiver_id, provider_id=order.provider_id).first()
     if caregiver is None:
         raise DomainError(_("This caregiver does not work for the order's provider."), field="caregiver_id", code="unknown_caregiver")
-    return _fresh(request, ops.order_assign(order=order, caregiver=caregiver, actor=request.auth, reason=data.reason))
+    return ops.order_assign(order=order, caregiver=caregiver, actor=request.auth, reason=data.reason)
 
 
-@router.post("/{order_id}/start-travel", response={200: OrderDetailOut, **ERRORS}, summary="Caregiver sets off")
+@router.post("/{order_id}/start-travel", response={200: OrderOut, **ERRORS}, summary="Caregiver sets off")
 def orders_start_travel(request: HttpRequest, order_id: int, data: DeviceIn):
     require(request, "order.serve")
-    return _fresh(request, ops.order_start_travel(order=_order(request, order_id), actor=request.auth, device_time=data.device_time))
+    return ops.order_start_travel(order=_order(request, order_id), actor=request.auth, device_time=data.device_time)
 
 
-@router.post("/{order_id}/check-in", response={200: OrderDetailOut, **ERRORS}, summary="Caregiver checks in at the home")
+@router.post("/{order_id}/check-in", response={200: OrderOut, **ERRORS}, summary="Caregiver checks in at the home")
 def orders_check_in(request: HttpRequest, order_id: int, data: LocationIn):
     require(request, "order.serve")
     order = ops.order_check_in(
         order=_order(request, order_id), actor=request.auth, lat=data.lat, lng=data.lng, device_time=data.device_time
     )
-    return _fresh(request, order)
+    return order
 
 
-@router.post("/{order_id}/tasks", response={200: OrderDetailOut, **ERRORS}, summary="Record the outcome of one task")
+@router.post("/{order_id}/tasks", response={200: OrderOut, **ERRORS}, summary="Record the outcome of one task")
 def orders_task(request: HttpRequest, order_id: int, data: TaskIn):
     require(request, "order.serve")
     order = _order(request, order_id)
     ops.order_task_record(
         order=order, actor=request.auth, task_code=data.task_code, outcome=data.outcome, note=data.note, device_time=data.device_time
     )
-    return _fresh(request, order)
+    return order
 
 
-@router.post("/{order_id}/check-out", response={200: OrderDetailOut, **ERRORS}, summary="Caregiver checks out; the automatic audit runs")
+@router.post("/{order_id}/check-out", response={200: OrderOut, **ERRORS}, summary="Caregiver checks out; the automatic audit runs")
 def orders_check_out(request: HttpRequest, order_id: int, data: CheckOutIn):
     require(request, "order.serve")
     order = ops.order_check_out(
@@ -398,19 +394,19 @@ def orders_check_out(request: HttpRequest, order_id: int, data: CheckOutIn):
         device_time=data.device_time,
         elder_confirmed=data.elder_confirmed,
     )
-    return _fresh(request, order)
+    return order
 
 
-@router.post("/{order_id}/not-home", response={200: OrderDetailOut, **ERRORS}, summary="Caregiver reports the elder not at home")
+@router.post("/{order_id}/not-home", response={200: OrderOut, **ERRORS}, summary="Caregiver reports the elder not at home")
 def orders_not_home(request: HttpRequest, order_id: int, data: NotHomeIn):
     require(request, "order.serve")
     order = ops.order_not_home(
         order=_order(request, order_id), actor=request.auth, lat=data.lat, lng=data.lng, device_time=data.device_time, note=data.note
     )
-    return _fresh(request, order)
+    return order
 
 
-@router.post("/{order_id}/audit", response={200: OrderDetailOut, **ERRORS}, summary="Officer approves or rejects a flagged visit")
+@router.post("/{order_id}/audit", response={200: OrderOut, **ERRORS}, summary="Officer approves or rejects a flagged visit")
 def orders_audit(request: HttpRequest, order_id: int, data: AuditIn):
     require(request, "order.audit")
     if data.decision not in ("approve", "reject"):
@@ -418,24 +414,24 @@ def orders_audit(request: HttpRequest, order_id: int, data: AuditIn):
     order = ops.order_audit_decide(
         order=_order(request, order_id), actor=request.auth, approve=data.decision == "approve", comment=data.comment
     )
-    return _fresh(request, order)
+    return order
 
 
-@router.post("/{order_id}/reverse", response={200: OrderDetailOut, **ERRORS}, summary="Officer reverses a paid visit (vouchers refunded)")
+@router.post("/{order_id}/reverse", response={200: OrderOut, **ERRORS}, summary="Officer reverses a paid visit (vouchers refunded)")
 def orders_reverse(request: HttpRequest, order_id: int, data: CommentIn):
     require(request, "order.audit")
-    return _fresh(request, ops.order_payment_reverse(order=_order(request, order_id), actor=request.auth, comment=data.comment))
+    return ops.order_payment_reverse(order=_order(request, order_id), actor=request.auth, comment=data.comment)
 
 
-@router.post("/{order_id}/rate", response={200: OrderDetailOut, **ERRORS}, summary="Rate the visit 1-5")
+@router.post("/{order_id}/rate", response={200: OrderOut, **ERRORS}, summary="Rate the visit 1-5")
 def orders_rate(request: HttpRequest, order_id: int, data: RateIn):
     require(request, "order.rate")
     order = _order(request, order_id)
-    ops.order_rate(order=order, actor=request.auth, score=data.score, comment=data.comment)
-    return _fresh(request, order)
+    rating = ops.order_rate(order=order, actor=request.auth, score=data.score, comment=data.comment)
+    return rating.order
 
 
-@router.post("/{order_id}/follow-up/close", response={200: OrderDetailOut, **ERRORS}, summary="Close the follow-up of a low rating")
+@router.post("/{order_id}/follow-up/close", response={200: OrderOut, **ERRORS}, summary="Close the follow-up of a low rating")
 def orders_follow_up_close(request: HttpRequest, order_id: int, data: NoteIn):
     require(request, "order.follow_up")
     order = _order(request, order_id)
@@ -443,13 +439,13 @@ def orders_follow_up_close(request: HttpRequest, order_id: int, data: NoteIn):
     if rating is None:
         raise Http404
     ops.follow_up_close(rating=rating, actor=request.auth, note=data.note)
-    return _fresh(request, order)
+    return order
 
 
-@router.post("/{order_id}/cancel", response={200: OrderDetailOut, **ERRORS}, summary="Cancel before the visit starts, with a reason")
+@router.post("/{order_id}/cancel", response={200: OrderOut, **ERRORS}, summary="Cancel before the visit starts, with a reason")
 def orders_cancel(request: HttpRequest, order_id: int, data: CancelIn):
     require(request, "order.cancel")
-    return _fresh(request, ops.order_cancel(order=_order(request, order_id), actor=request.auth, reason=data.reason))
+    return ops.order_cancel(order=_order(request, order_id), actor=request.auth, reason=data.reason)
 
 
 # Catalogue, providers, caregivers, recurrences -----------------------------------------------------
