@@ -236,3 +236,41 @@ def test_pages_scope(client, personas, elders):
     client.force_login(personas["worker"])
     assert client.get("/assessments/").status_code == 200
     assert client.post(f"/assessments/elder/{elders['liandu'].pk}/", {"reason": "initial"}).status_code == 404
+
+
+# --- Care level -> registry categories -------------------------------------------------------------
+
+
+def _open(elder) -> dict[str, str]:
+    from yiyang.people.models import ElderCategory
+
+    return dict(ElderCategory.objects.filter(elder=elder, ended__isnull=True).values_list("category", "source"))
+
+
+def test_care_level_feeds_the_disability_categories(personas, elders):
+    from yiyang.people.models import ElderCategory
+
+    elder = elders["liandu"]
+    today = timezone.localdate()
+    severe = dict.fromkeys(["b1_1", "b1_2", "b1_3", "b1_4", "b1_5", "b1_6", "b1_7", "b1_8", "b2_1", "b2_2", "b2_3", "b2_4"], 0)
+    first = submitted(elder, personas["assessor"], on=today - timedelta(days=10), **severe)  # 90 - 47 = 43: severe
+    assert first.grade == 3
+    assert _open(elder) == {"disabled": f"assessment:{first.pk}"}
+    second = submitted(elder, personas["assessor"], on=today, b1_1=2)  # 88: mild
+    assert _open(elder) == {"partially_disabled": f"assessment:{second.pk}"}
+    assert ElderCategory.objects.get(elder=elder, category="disabled").ended == today
+    submitted(elder, personas["assessor"], on=today)  # 90: intact
+    assert _open(elder) == {}
+
+
+def test_a_category_set_by_hand_is_left_alone_and_the_link_can_be_switched_off(personas, elders, settings):
+    from yiyang.people.models import ElderCategory
+
+    elder = elders["liandu"]
+    ElderCategory.objects.create(elder=elder, category="disabled", source="form")
+    submitted(elder, personas["assessor"], on=timezone.localdate() - timedelta(days=1), b1_1=2)  # mild
+    assert _open(elder) == {"disabled": "form", "partially_disabled": _open(elder)["partially_disabled"]}
+    settings.YIYANG_ASSESSMENT = {"disability_category_by_grade": {}}
+    other = elders["qingtian"]
+    submitted(other, personas["admin"], on=timezone.localdate(), b1_1=0, b1_2=0, b1_3=0)
+    assert _open(other) == {}

@@ -159,14 +159,44 @@ def assessment_submit(*, assessment: Assessment, actor) -> Assessment:
         if previous is not None:
             previous.superseded_by = assessment
             previous.save(update_fields=["superseded_by", "updated_at"])
+        categories = _sync_disability_category(assessment, config.disability_category_by_grade)
         audit_record(
             actor=actor,
             action="assessment.submit",
             obj=assessment,
             region=assessment.elder.residence_region,
-            detail={"total": result.total, "grade": result.grade, "scale_version": assessment.scale_version},
+            detail={"total": result.total, "grade": result.grade, "scale_version": assessment.scale_version, "categories": categories},
         )
     return assessment
+
+
+def _sync_disability_category(assessment: Assessment, mapping: dict[int, str]) -> dict:
+    """The care level feeds the registry's 失能 categories.
+
+    Only rows this link opened (source "assessment:…") are ended; a category a worker set by hand
+    stays until a worker changes it. Runs inside the submission's transaction.
+    """
+    if not mapping:
+        return {}
+    from yiyang.people.models import Category, ElderCategory
+
+    disability = [Category.DISABLED, Category.PARTIALLY_DISABLED]
+    target = mapping.get(assessment.grade)
+    today = timezone.localdate()
+    rows = list(ElderCategory.objects.select_for_update().filter(elder_id=assessment.elder_id, category__in=disability, ended__isnull=True))
+    ended = []
+    for row in rows:
+        if row.category != target and row.source.startswith("assessment"):
+            row.ended = today
+            row.save(update_fields=["ended", "updated_at"])
+            ended.append(row.category)
+    opened = []
+    if target and not any(r.category == target and r.ended is None for r in rows):
+        ElderCategory.objects.create(
+            elder_id=assessment.elder_id, category=target, since=assessment.assessed_on, source=f"assessment:{assessment.pk}"
+        )
+        opened.append(target)
+    return {"opened": opened, "ended": ended}
 
 
 def assessment_discard(*, assessment: Assessment, actor, reason: str = "") -> Assessment:

@@ -20,6 +20,11 @@ from django.conf import settings
 
 SCALE_FILE = Path(__file__).resolve().parent / "data" / "ability_assessment_gbt42195.yaml"
 
+# Which registry category (半失能 / 失能) each care level puts an elder in. Not part of GB/T 42195:
+# a regional choice, here mild and moderate -> partially disabled, severe and complete -> disabled.
+# settings.YIYANG_ASSESSMENT["disability_category_by_grade"] = {} switches the link off.
+DEFAULT_DISABILITY_CATEGORY_BY_GRADE = {1: "partially_disabled", 2: "partially_disabled", 3: "disabled", 4: "disabled"}
+
 
 @dataclass(frozen=True)
 class Option:
@@ -83,6 +88,8 @@ class ScaleConfig:
     care_risk_events_threshold: int
     validity_months: int
     due_warning_days: int
+    # grade -> registry category the care level puts the elder in (people.Category value); a regional choice.
+    disability_category_by_grade: dict[int, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -176,13 +183,20 @@ def get_config() -> ScaleConfig:
     """The file's defaults, overridden by settings.YIYANG_ASSESSMENT (a dict) where a region decides otherwise."""
     scale = get_scale()
     overrides = getattr(settings, "YIYANG_ASSESSMENT", {}) or {}
-    values = {**scale.file_defaults, "validity_months": 12, "due_warning_days": 30, **overrides}
+    values = {
+        **scale.file_defaults,
+        "validity_months": 12,
+        "due_warning_days": 30,
+        "disability_category_by_grade": DEFAULT_DISABILITY_CATEGORY_BY_GRADE,
+        **overrides,
+    }
     config = ScaleConfig(
         coma_target_grade=int(values["coma_target_grade"]),
         raise_is_cumulative=bool(values["raise_is_cumulative"]),
         care_risk_events_threshold=int(values["care_risk_events_threshold"]),
         validity_months=int(values["validity_months"]),
         due_warning_days=int(values["due_warning_days"]),
+        disability_category_by_grade={int(k): v for k, v in (values["disability_category_by_grade"] or {}).items() if v},
     )
     grades = {lv.grade for lv in scale.levels}
     if config.coma_target_grade not in grades:
