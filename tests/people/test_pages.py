@@ -159,3 +159,45 @@ def test_admin_shows_masked_numbers_only(client, personas, registered):
         assert registered["number"] not in page and "13905785555" not in page
         assert elder.id_number_enc not in page
     assert registered["number"][:4] + "**********" in listing
+
+
+@pytest.mark.parametrize(
+    ("role", "sees"),
+    [
+        ("admin", True), ("city_officer", True), ("county_officer", True), ("worker", True), ("operator", True), ("assessor", True),
+        ("family", True), ("other_county_officer", False), ("dispatcher", False), ("caregiver", False), ("volunteer", False),
+    ],
+)  # fmt: skip
+def test_list_detail_and_count_scope_for_every_role(client, personas, elders, role, sees):
+    client.force_login(personas[role])
+    listing = client.get("/elders/")
+    assert listing.status_code == 200
+    assert ("莲都长辈" in listing.content.decode()) == sees
+    assert (client.get(f"/elders/{elders['liandu'].pk}/").status_code == 200) == sees
+    visible = listing.context["page"].paginator.count
+    expected = {"admin": 2, "city_officer": 2, "operator": 2, "other_county_officer": 1, "dispatcher": 0, "caregiver": 0, "volunteer": 0}
+    assert visible == expected.get(role, 1)
+
+
+@pytest.mark.parametrize("role", ["inspector", "reporter", "elder"])
+def test_roles_without_list_capability_get_404(client, personas, role):
+    client.force_login(personas[role])
+    assert client.get("/elders/").status_code == 404
+
+
+def test_transfer_pages_send_accept_and_history(client, personas, registered):
+    elder = registered["elder"]
+    client.force_login(personas["county_officer"])
+    assert client.post(f"/elders/{elder.pk}/transfer/", {"to_region": "331121001", "reason": "投靠子女"}).status_code == 302
+    client.force_login(personas["other_county_officer"])
+    page = client.get("/elders/transfers/").content.decode()
+    assert "页面长辈" in page and registered["number"] not in page
+    assert client.get(f"/elders/{elder.pk}/").status_code == 404
+    from yiyang.people.models import ElderTransfer
+
+    transfer = ElderTransfer.objects.get()
+    assert client.post(f"/elders/transfers/{transfer.pk}/decide/", {"to_status": "accepted"}).status_code == 302
+    detail = client.get(f"/elders/{elder.pk}/").content.decode()
+    assert "紫金街道" in detail  # the history keeps the sending township
+    client.force_login(personas["county_officer"])
+    assert client.get(f"/elders/{elder.pk}/").status_code == 404
