@@ -63,7 +63,7 @@ def run_backend(args) -> dict:
 
     from yiyang.accounts.models import User
     from yiyang.guardian import crypto
-    from yiyang.guardian.brokerfiles import TOPIC_FILTER, device_topic, write_broker_files
+    from yiyang.guardian.brokerfiles import ALARM_TOPIC_FILTER, TOPIC_FILTER, device_topic, write_broker_files
     from yiyang.guardian.models import Alert, DeviceEvent
     from yiyang.guardian.operations import device_register
     from yiyang.people.models import Elder
@@ -123,7 +123,7 @@ def run_backend(args) -> dict:
     def signed(serial, secret, kind, **extra) -> tuple[str, bytes, str]:
         payload = {"v": 1, "device": serial, "id": uuid.uuid4().hex, "ts": timezone.now().isoformat(), "type": kind, **extra}
         payload["sig"] = crypto.sign(payload, secret)
-        return device_topic(serial), json.dumps(payload).encode(), payload["id"]
+        return device_topic(serial, kind), json.dumps(payload).encode(), payload["id"]
 
     def routine(i: int):
         serial, secret, kind = devices[i % len(devices)]
@@ -162,11 +162,12 @@ def run_backend(args) -> dict:
 
     # 2. The real listener, as a subprocess, against the same database. Its persistent session is
     # created first, so that nothing published while the process starts up is missed.
-    session = client(LISTENER, "bench-listener", clean_session=False)
-    session.subscribe(TOPIC_FILTER, qos=1)
-    time.sleep(0.3)
-    session.disconnect()
-    session.loop_stop()
+    for session_id, topic in (("bench-listener", TOPIC_FILTER), ("bench-listener-alarms", ALARM_TOPIC_FILTER)):
+        session = client(LISTENER, session_id, clean_session=False)
+        session.subscribe(topic, qos=1)
+        time.sleep(0.3)
+        session.disconnect()
+        session.loop_stop()
     env = {**os.environ, "YIYANG_LOG_LEVEL": os.environ.get("BENCH_LISTENER_LOG_LEVEL", "WARNING")}
     listener_log = open(work / "listener.log", "ab")  # noqa: SIM115
     listener = subprocess.Popen(

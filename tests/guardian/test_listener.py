@@ -38,8 +38,8 @@ def test_listener_stores_rejects_and_acks(make_device, elder, start_broker):
     run_listener(broker, until=lambda lis: lis.connected.is_set() and time.sleep(0.2) is None)
     device_client = broker.client(sos.serial, sos.secret, "dev-sos")
     items = [(device_topic(sos.serial), sos.message("heartbeat")) for _ in range(30)]
-    items += [(device_topic(sos.serial), sos.message("sos")), (device_topic(sos.serial), b"{not json")]
-    items += [(device_topic(sos.serial), {**sos.message("sos"), "sig": "00" * 32})]
+    items += [(device_topic(sos.serial, "sos"), sos.message("sos")), (device_topic(sos.serial), b"{not json")]
+    items += [(device_topic(sos.serial, "sos"), {**sos.message("sos"), "sig": "00" * 32})]
     publish_all(device_client, items)
     device_client.disconnect()
     listener = run_listener(broker, until=lambda lis: lis.stats.received >= 33)
@@ -59,7 +59,14 @@ def test_a_device_cannot_publish_on_another_devices_topic(make_device, elder, st
     run_listener(broker, until=lambda lis: lis.connected.is_set() and time.sleep(0.2) is None)
     intruder = broker.client(mine.serial, mine.secret, "dev-intruder")
     # Signed with the other device's secret, but the broker's ACL only lets `mine` write its own topic.
-    publish_all(intruder, [(device_topic(other.serial), other.message("sos")), (device_topic(mine.serial), mine.message("heartbeat"))])
+    publish_all(
+        intruder,
+        [
+            (device_topic(other.serial, "sos"), other.message("sos")),
+            (device_topic(other.serial), other.message("heartbeat")),
+            (device_topic(mine.serial), mine.message("heartbeat")),
+        ],
+    )
     intruder.disconnect()
     listener = run_listener(broker, until=lambda lis: lis.stats.received >= 1, timeout=5)
     time.sleep(0.3)
@@ -78,3 +85,24 @@ def test_a_burst_while_the_listener_is_down_is_kept_beyond_debians_1000_message_
     listener = run_listener(broker, until=lambda lis: lis.stats.received >= 2500, timeout=60)
     assert listener.stats.accepted == 2500
     assert DeviceEvent.objects.count() == 2500
+
+
+def test_an_alarm_does_not_wait_behind_a_backlog_of_routine_messages(make_device, elder, start_broker):
+    bracelet, sos = make_device(elder, "bracelet"), make_device(elder, "sos")
+    broker = start_broker([(bracelet.serial, bracelet.secret), (sos.serial, sos.secret)])
+    run_listener(broker, until=lambda lis: lis.connected.is_set() and time.sleep(0.2) is None)
+    sim = broker.client(*SIMULATOR, "simulator")
+    publish_all(sim, [(device_topic(bracelet.serial), bracelet.message("heartbeat")) for _ in range(3000)])
+    publish_all(sim, [(device_topic(sos.serial, "sos"), sos.message("sos"))])
+    sim.disconnect()
+    backlog_when_alarm_stored = []
+
+    def until(listener):
+        if not backlog_when_alarm_stored and Alert.objects.filter(kind=AlertKind.SOS).exists():
+            backlog_when_alarm_stored.append(DeviceEvent.objects.filter(device=bracelet.device).count())
+        return listener.stats.received >= 3001
+
+    run_listener(broker, until=until, timeout=60)
+    assert DeviceEvent.objects.count() == 3001
+    # Published last, stored (nearly) first: the alarm session is served before the routine backlog.
+    assert backlog_when_alarm_stored and backlog_when_alarm_stored[0] <= 1000

@@ -106,13 +106,13 @@ def test_kill_mid_stream_and_restart_stores_each_event_once(file_db, start_broke
                 payload.update(lat=28.45, lon=119.92)
             payload["sig"] = crypto.sign(payload, secret)
             body = json.dumps(payload)
-            infos.append(sim.publish(device_topic(serial), body, qos=1))
+            infos.append(sim.publish(device_topic(serial, msg_type), body, qos=1))
             published.append((serial, payload["id"]))
             if msg_type == "sos":
                 sos_count[serial] = sos_count.get(serial, 0) + 1
             if i % 50 == 0:
                 # A device that did not get its PUBACK sends the same message again: at-least-once from the device side too.
-                infos.append(sim.publish(device_topic(serial), body, qos=1))
+                infos.append(sim.publish(device_topic(serial, msg_type), body, qos=1))
             if i == total // 3:
                 half_way.set()
             if i % 200 == 0:

@@ -1,9 +1,13 @@
 """`yiyang guardian listen`: MQTT -> events_ingest, at least once, acknowledged only after commit.
 
-paho-mqtt 2 with manual_ack: the network thread queues messages; the main thread takes them in
+paho-mqtt 2 with manual_ack: the network threads queue messages; the main thread takes them in
 batches, stores them in one transaction (events_ingest), and only then sends the PUBACKs, in the
 order the messages arrived. A crash before the ack makes the broker redeliver (persistent session,
 clean_session=False); (device, message id) de-duplication makes the redelivery harmless.
+
+Two sessions: one for routine traffic (.../events) and one for alarms (.../alarms, client id
+"<id>-alarms"). The broker queues each session separately, so an SOS is never behind a backlog of
+positions, and the main loop always stores waiting alarms first.
 """
 
 import logging
@@ -16,7 +20,7 @@ from dataclasses import dataclass, field
 import paho.mqtt.client as mqtt
 from django.db import close_old_connections, connection
 
-from yiyang.guardian.brokerfiles import TOPIC_FILTER, serial_from_topic
+from yiyang.guardian.brokerfiles import ALARM_TOPIC_FILTER, TOPIC_FILTER, serial_from_topic
 from yiyang.guardian.models import Channel
 from yiyang.guardian.operations import Incoming, events_ingest, guardian_selfwatch
 
@@ -62,24 +66,33 @@ class Listener:
         self.batch_size, self.batch_wait = batch_size, batch_wait
         self.selfwatch_every = selfwatch_every
         self.stats = Stats()
-        self.inbox: queue.Queue[mqtt.MQTTMessage] = queue.Queue()
+        self.inbox: queue.Queue[tuple[mqtt.Client, mqtt.MQTTMessage]] = queue.Queue()
         self.stopping = threading.Event()
         self.connected = threading.Event()
-        self.client = mqtt.Client(
+        base_id = client_id or default_client_id()
+        self.client = self._make_client(base_id, username, password, TOPIC_FILTER, self.inbox, max(20, batch_size * 2))
+        self.alarm_inbox: queue.Queue[tuple[mqtt.Client, mqtt.MQTTMessage]] = queue.Queue()
+        self.alarm_client = self._make_client(f"{base_id}-alarms", username, password, ALARM_TOPIC_FILTER, self.alarm_inbox, 100)
+        self._connected_clients: set[str] = set()
+
+    def _make_client(self, client_id: str, username: str, password: str, topic: str, inbox: queue.Queue, inflight: int) -> mqtt.Client:
+        client = mqtt.Client(
             mqtt.CallbackAPIVersion.VERSION2,
-            client_id=client_id or default_client_id(),
+            client_id=client_id,
             clean_session=False,
             protocol=mqtt.MQTTv311,
             manual_ack=True,
+            userdata={"topic": topic, "inbox": inbox, "id": client_id},
         )
         if username:
-            self.client.username_pw_set(username, password)
+            client.username_pw_set(username, password)
         # Let the broker's in-flight window (max_inflight_messages) fill a batch.
-        self.client.max_inflight_messages_set(max(20, batch_size * 2))
-        self.client.on_connect = self._on_connect
-        self.client.on_disconnect = self._on_disconnect
-        self.client.on_message = self._on_message
-        self.client.reconnect_delay_set(min_delay=1, max_delay=30)
+        client.max_inflight_messages_set(inflight)
+        client.on_connect = self._on_connect
+        client.on_disconnect = self._on_disconnect
+        client.on_message = self._on_message
+        client.reconnect_delay_set(min_delay=1, max_delay=30)
+        return client
 
     # paho network thread ---------------------------------------------------------------
     def _on_connect(self, client, userdata, flags, reason_code, properties):
@@ -87,17 +100,20 @@ class Listener:
             log.error("guardian listener: broker refused the connection: %s", reason_code)
             return
         # Subscribing again is harmless with a persistent session and needed on its first connect.
-        client.subscribe(TOPIC_FILTER, qos=1)
-        self.connected.set()
-        log.info("guardian listener: connected to %s:%s (session present: %s)", self.host, self.port, flags.session_present)
+        client.subscribe(userdata["topic"], qos=1)
+        self._connected_clients.add(userdata["id"])
+        if len(self._connected_clients) == 2:
+            self.connected.set()
+            log.info("guardian listener: connected to %s:%s (session present: %s)", self.host, self.port, flags.session_present)
 
     def _on_disconnect(self, client, userdata, flags, reason_code, properties):
+        self._connected_clients.discard(userdata["id"])
         self.connected.clear()
         if not self.stopping.is_set():
-            log.warning("guardian listener: disconnected (%s); reconnecting", reason_code)
+            log.warning("guardian listener: %s disconnected (%s); reconnecting", userdata["id"], reason_code)
 
     def _on_message(self, client, userdata, message):
-        self.inbox.put(message)
+        userdata["inbox"].put((client, message))
 
     # main thread -----------------------------------------------------------------------
     def stop(self, *_args) -> None:
@@ -105,11 +121,16 @@ class Listener:
 
     def run(self, *, until=None) -> Stats:
         """Run until stop() (SIGTERM/SIGINT) or `until()` returns true."""
-        self.client.connect_async(self.host, self.port, keepalive=30)
-        self.client.loop_start()
+        for client in (self.client, self.alarm_client):
+            client.connect_async(self.host, self.port, keepalive=30)
+            client.loop_start()
         last_watch = time.monotonic()
         try:
             while not self.stopping.is_set() and not (until and until()):
+                alarms = self._take_batch(block=False, inbox=self.alarm_inbox, wait=0)
+                if alarms:
+                    self._store(alarms)
+                    continue
                 batch = self._take_batch()
                 if batch:
                     self._store(batch)
@@ -119,34 +140,42 @@ class Listener:
             # Messages already received are stored and acknowledged before leaving; anything
             # later stays with the broker for the next start.
             while True:
-                batch = self._take_batch(block=False)
+                batch = self._take_batch(block=False, inbox=self.alarm_inbox) or self._take_batch(block=False)
                 if not batch:
                     break
                 self._store(batch)
         finally:
-            self.client.disconnect()
-            self.client.loop_stop()
+            self.stopping.set()
+            for client in (self.client, self.alarm_client):
+                client.disconnect()
+                client.loop_stop()
             _close_stale_connections()
             log.info("guardian listener: stopped %s", self.stats)
         return self.stats
 
-    def _take_batch(self, block: bool = True) -> list[mqtt.MQTTMessage]:
-        batch: list[mqtt.MQTTMessage] = []
+    def _take_batch(
+        self, block: bool = True, inbox: queue.Queue | None = None, wait: float | None = None
+    ) -> list[tuple[mqtt.Client, mqtt.MQTTMessage]]:
+        inbox = inbox or self.inbox
+        batch: list[tuple[mqtt.Client, mqtt.MQTTMessage]] = []
         try:
-            batch.append(self.inbox.get(timeout=0.2) if block else self.inbox.get_nowait())
+            # A short block, so that an alarm arriving meanwhile waits at most this long.
+            batch.append(inbox.get(timeout=0.05) if block else inbox.get_nowait())
         except queue.Empty:
             return batch
-        deadline = time.monotonic() + self.batch_wait
+        deadline = time.monotonic() + (self.batch_wait if wait is None else wait)
         while len(batch) < self.batch_size:
             remaining = deadline - time.monotonic()
             try:
-                batch.append(self.inbox.get(timeout=remaining) if remaining > 0 else self.inbox.get_nowait())
+                batch.append(inbox.get(timeout=remaining) if remaining > 0 else inbox.get_nowait())
             except queue.Empty:
                 break
         return batch
 
-    def _store(self, batch: list[mqtt.MQTTMessage]) -> None:
-        incoming = [Incoming(body=m.payload, channel=Channel.MQTT, topic=m.topic, topic_serial=serial_from_topic(m.topic)) for m in batch]
+    def _store(self, batch: list[tuple[mqtt.Client, mqtt.MQTTMessage]]) -> None:
+        incoming = [
+            Incoming(body=m.payload, channel=Channel.MQTT, topic=m.topic, topic_serial=serial_from_topic(m.topic)) for _client, m in batch
+        ]
         delay = 0.5
         while True:
             try:
@@ -161,8 +190,8 @@ class Listener:
                     return
                 time.sleep(delay)
                 delay = min(delay * 2, 10)
-        for m in batch:
-            self.client.ack(m.mid, m.qos)
+        for client, m in batch:
+            client.ack(m.mid, m.qos)
         s = self.stats
         s.batches += 1
         s.received += len(batch)

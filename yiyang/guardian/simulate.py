@@ -124,7 +124,7 @@ def mqtt_publisher(host: str, port: int, *, client_id: str, username: str = "", 
 
 
 def publish(client, d: SimDevice, payload: dict):
-    return client.publish(device_topic(d.serial), json.dumps(payload, ensure_ascii=False), qos=1)
+    return client.publish(device_topic(d.serial, payload["type"]), json.dumps(payload, ensure_ascii=False), qos=1)
 
 
 def post_http(url: str, payload: dict) -> int:
