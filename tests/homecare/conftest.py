@@ -74,3 +74,20 @@ def window(days: int = 1, hour: int = 9, minute: int = 0, minutes: int = 90):
 @pytest.fixture
 def archived_elder(db):
     return ElderFactory(name="已故长辈", status="deceased", residence_region=region("331102001"))
+
+
+@pytest.fixture
+def restore_regions(django_db_blocker):
+    """A transactional test ends with a flush that also empties the preloaded regions: have them before, put them back after.
+
+    Request it before `transactional_db` so that its teardown runs after the flush.
+    """
+    from yiyang.regions.models import Region
+    from yiyang.regions.operations import regions_load_lishui
+
+    with django_db_blocker.unblock():
+        if not Region.objects.exists():
+            regions_load_lishui()
+    yield
+    with django_db_blocker.unblock():
+        regions_load_lishui()

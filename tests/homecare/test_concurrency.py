@@ -26,8 +26,7 @@ def postgres():
         pytest.skip("runs when the suite runs on PostgreSQL (DATABASE_URL=postgres://…)")
 
 
-@pytest.mark.django_db(transaction=True)
-def test_concurrent_assignments_of_one_caregiver(postgres, personas, elder, offerings, caregiver):
+def test_concurrent_assignments_of_one_caregiver(postgres, restore_regions, transactional_db, personas, elder, offerings, caregiver):
     for _ in range(5):  # several rounds: a race that is lost once in a while still shows
         first = place(elder, offerings["clean-home"].item, personas["operator"], hour=9)
         second = place(elder, offerings["comfort-chat"].item, personas["operator"], hour=10)  # overlaps 10:00-10:30
