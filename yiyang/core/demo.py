@@ -149,6 +149,15 @@ def demo_setup(*, password: str, reset_passwords: bool) -> list[DemoAccount]:
         caregiver_user=User.objects.get(username="caregiver"),
         volunteer_user=User.objects.get(username="volunteer"),
     )
+    # Institutions, ability assessments and monthly visits (institutions, assessments, visits apps).
+    from yiyang.assessments.demo import demo_assessments
+    from yiyang.institutions.demo import demo_inspectors, demo_institutions
+    from yiyang.visits.demo import demo_visits
+
+    city_officer = User.objects.get(username="city-officer")
+    demo_institutions(officer=city_officer, inspectors=demo_inspectors())
+    demo_assessments(assessor=User.objects.get(username="assessor"))
+    demo_visits(worker=User.objects.get(username="worker"), officer=city_officer)
     # The plan cockpit's computed indicators, so its pages have this month's numbers at once.
     from yiyang.plan.operations import snapshot_due
 
