@@ -77,6 +77,8 @@ def new_page(browser, demo_server):
         context = browser.new_context(
             viewport={"width": width, "height": height}, locale=locale, bypass_csp=True, base_url=demo_server, **options
         )
+        # Generous: on a 2-core CI machine the server shares the CPU with the browser.
+        context.set_default_timeout(90_000)
         contexts.append(context)
         return context.new_page()
 
