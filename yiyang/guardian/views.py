@@ -118,7 +118,9 @@ def _handle(request: HttpRequest, alert_id: int, call, form: str) -> HttpRespons
         # Shown next to the field at fault (or the form), nothing changed.
         alert.refresh_from_db()
         status = 409 if exc.status == 409 else 400
-        return _render_detail(request, alert, form=form, errors={exc.field or "form": exc.message}, status=status)
+        # The order form has one button: whatever the home-care operation objects to is shown beside it.
+        field = "item" if form == "order" and exc.field not in ("state",) else (exc.field or "form")
+        return _render_detail(request, alert, form=form, errors={field: exc.message}, status=status)
     return redirect("guardian:alert_detail", alert_id=alert.pk)
 
 
