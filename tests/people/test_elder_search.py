@@ -56,3 +56,10 @@ def test_search_by_phone_matches_elder_and_contacts(personas):
 def test_empty_search_finds_nobody(personas):
     _elder("钱奶奶")
     assert list(elder_search(personas["worker"], "  ")) == []
+
+
+def test_old_15_digit_number_finds_the_elder(personas):
+    number = make_id_number("332501", date(1941, 7, 9), 27)
+    elder = _elder("老身份证", number=number)
+    old = number[:6] + number[8:17]
+    assert list(elder_search(personas["worker"], old)) == [elder]

@@ -116,3 +116,11 @@ def test_bad_phones_name_the_field(raw):
 def test_mobiles_normalise_whatever_the_formatting(mobile, prefix, sep):
     raw = prefix + sep.join([mobile[:3], mobile[3:7], mobile[7:]])
     assert normalise_phone(raw) == mobile
+
+
+@given(areas, st.dates(min_value=date(1900, 1, 1), max_value=date(1999, 12, 31)), sequences)
+def test_15_digit_numbers_upgrade_to_the_18_character_form(area, born, seq):
+    from yiyang.people.idnumber import upgrade_15
+
+    number = make_id_number(area, born, seq)
+    assert upgrade_15(number[:6] + number[8:17]) == number

@@ -54,6 +54,7 @@ def test_csv_import_reports_bad_rows_and_reimport_changes_nothing(personas, rows
     job = import_start(actor=officer, kind="elders", name="民政名单.csv", content=_csv(rows))
     assert job.status == ImportStatus.DONE
     assert (job.created_count, job.error_count) == (2, 5)
+    assert not job.file  # the clear-text upload is removed once imported
     errors = {(e["row"], e["column"]) for e in job.errors}
     assert errors == {(4, "身份证号"), (5, "姓名"), (6, "居住乡镇"), (7, "类别"), (8, "未满60周岁原因")}
     assert all(rows[2][1] not in e["reason"] for e in job.errors)

@@ -77,6 +77,15 @@ def looks_like_id_number(text: str) -> bool:
     return bool(re.fullmatch(r"\d{17}[\dXx]", re.sub(r"\s+", "", text or "")))
 
 
+def upgrade_15(text: str) -> str | None:
+    """An old 15-digit number (issued before 1999, born 19yy) as its 18-character form, or None."""
+    digits = re.sub(r"\s+", "", text or "")
+    if not re.fullmatch(r"\d{15}", digits):
+        return None
+    first17 = digits[:6] + "19" + digits[6:]
+    return first17 + check_char(first17)
+
+
 def make_id_number(area_code: str, born: date, sequence: int) -> str:
     """A valid number for an area, birth date and 3-digit sequence (odd sequence = male). For synthetic data and tests."""
     first17 = f"{area_code}{born:%Y%m%d}{sequence:03d}"

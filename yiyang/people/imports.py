@@ -279,6 +279,10 @@ def import_run(job_id: int) -> ImportJob:
         ImportJob.objects.filter(pk=job.pk).update(status=ImportStatus.FAILED, message="internal error", finished_at=timezone.now())
         raise
     job.finished_at = timezone.now()
+    # The upload is the only clear-text copy of the numbers: once read, it goes (counts and errors stay).
+    if job.file:
+        job.file.delete(save=False)
+    job.file = ""
     with transaction.atomic():
         job.save()
         regions = list(job.created_by.regions.all()[:2])

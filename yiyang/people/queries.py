@@ -48,7 +48,7 @@ def elder_search(user, text: str) -> QuerySet[Elder]:
     or phone that does not parse finds nobody rather than raising: a search is not a form.
     """
     from yiyang.people import crypto
-    from yiyang.people.idnumber import looks_like_id_number, looks_like_phone, normalise_phone, parse_id_number
+    from yiyang.people.idnumber import looks_like_id_number, looks_like_phone, normalise_phone, parse_id_number, upgrade_15
     from yiyang.people.models import CONTACT_PHONE_FIELD, ID_FIELD, PHONE_FIELD
 
     text = _printable(text)
@@ -61,6 +61,10 @@ def elder_search(user, text: str) -> QuerySet[Elder]:
         except DomainError:
             return visible.none()
         return visible.filter(id_number_bidx=crypto.blind_index(number, field=ID_FIELD))
+    old_number = upgrade_15(text)
+    if old_number is not None:
+        # Many elders still quote the 15-digit number of their first card.
+        return visible.filter(id_number_bidx=crypto.blind_index(old_number, field=ID_FIELD))
     if looks_like_phone(text):
         try:
             phone = normalise_phone(text)
