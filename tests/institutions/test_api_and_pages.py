@@ -167,3 +167,41 @@ def test_inspection_pages(client, personas, inspectors):
     client.logout()
     page = client.get("/public/inspections/").content.decode()
     assert "符合要求" in page and "p-77" in page
+
+
+def test_api_alliance_patch_and_bed_conversions(api_client, client, personas, home, elders):
+    from tests.institutions.test_beds_and_residents import assess
+
+    h = api_client(personas["county_officer"])
+    r = post(client, "/api/v1/institutions/alliances", {"name": "紫金康养联合体", "region": "331102"}, h)
+    assert r.status_code == 201
+    alliance_id = r.json()["id"]
+    assert post(client, "/api/v1/institutions/alliances", {"name": "紫金康养联合体", "region": "331102"}, h).json()["field"] == "name"
+    r = client.patch(
+        f"/api/v1/institutions/{home.pk}", {"alliance_id": alliance_id, "smart_care_home": True}, content_type="application/json", **h
+    )
+    assert r.status_code == 200 and r.json()["alliance"] == "紫金康养联合体" and r.json()["smart_care_home"] is True
+    r = client.patch(f"/api/v1/institutions/{home.pk}", {"alliance_id": 999999}, content_type="application/json", **h)
+    assert r.status_code == 400 and r.json()["field"] == "alliance_id"
+    elder = elders["liandu"]
+    r = post(client, "/api/v1/institutions/home-beds", {"elder_id": elder.pk, "bed_type": "nursing"}, h)
+    assert r.status_code == 400 and r.json()["code"] == "assessment_required"
+    assess(elder, personas["assessor"], b1_1=1)
+    home_bed = post(client, "/api/v1/institutions/home-beds", {"elder_id": elder.pk, "bed_type": "nursing"}, h).json()
+    bed = post(client, f"/api/v1/institutions/{home.pk}/beds", {"code": "N1", "bed_type": "nursing"}, h).json()
+    r = post(
+        client,
+        "/api/v1/institutions/home-beds/convert-to-institution",
+        {"home_bed_id": home_bed["id"], "bed_id": bed["id"], "admitted_on": str(TODAY())},
+        h,
+    )
+    assert r.status_code == 201, r.content
+    r = post(
+        client, f"/api/v1/institutions/residencies/{r.json()['id']}/convert-to-home-bed", {"bed_type": "general", "on": str(TODAY())}, h
+    )
+    assert r.status_code == 201 and r.json()["home_elder_id"] == elder.pk
+    other = api_client(personas["other_county_officer"])
+    assert (
+        client.patch(f"/api/v1/institutions/{home.pk}", {"smart_care_home": False}, content_type="application/json", **other).status_code
+        == 404
+    )

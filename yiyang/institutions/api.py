@@ -9,6 +9,7 @@ from yiyang.core.api_auth import require
 from yiyang.core.errors import DomainError
 from yiyang.institutions import operations as ops
 from yiyang.institutions.models import (
+    Alliance,
     Bed,
     BedType,
     CertificateKind,
@@ -68,6 +69,44 @@ class InstitutionIn(Schema):
     licence_no: str = Field("", max_length=64)
     licence_expires: date | None = None
     smart_care_home: bool = False
+
+
+class InstitutionPatch(Schema):
+    name: str | None = Field(None, min_length=1, max_length=128)
+    address: str | None = Field(None, max_length=255)
+    licence_no: str | None = Field(None, max_length=64)
+    licence_expires: date | None = None
+    smart_care_home: bool | None = None
+    alliance_id: int | None = Field(None, description="an alliance id; 0 leaves the alliance")
+    is_active: bool | None = None
+
+
+class AllianceIn(Schema):
+    name: str = Field(min_length=1, max_length=128)
+    region: str
+    established_on: date | None = None
+
+
+class AllianceOut(Schema):
+    id: int
+    name: str
+    region: str
+    established_on: date | None
+
+    @staticmethod
+    def resolve_region(a) -> str:
+        return a.region.code
+
+
+class ConvertToInstitutionIn(Schema):
+    home_bed_id: int
+    bed_id: int
+    admitted_on: date
+
+
+class ConvertToHomeIn(Schema):
+    bed_type: BedType
+    on: date
 
 
 class BedIn(Schema):
@@ -303,9 +342,35 @@ def institutions_indicators(request: HttpRequest, region: str):
     return {"region": where.code, **institution_indicators(region_path=where.path)}
 
 
+@router.post("/alliances", response={201: AllianceOut}, summary="Register a care-and-wellness alliance (康养联合体)")
+def alliances_create(request: HttpRequest, payload: AllianceIn):
+    require(request, "institution.manage")
+    region = region_in_scope(request.auth, payload.region)
+    if region is None:
+        raise DomainError(_("Enter the code of a region in your area."), field="region")
+    return Status(201, ops.alliance_create(name=payload.name, region=region, established_on=payload.established_on, actor=request.auth))
+
+
 @router.get("/{int:institution_id}", response=InstitutionOut, summary="One institution")
 def institutions_get(request: HttpRequest, institution_id: int):
     require(request, "institution.view")
+    return _institution(request, institution_id)
+
+
+@router.patch("/{int:institution_id}", response=InstitutionOut, summary="Change an institution's details, flags or alliance")
+def institutions_update(request: HttpRequest, institution_id: int, payload: InstitutionPatch):
+    institution = _manage(request, institution_id)
+    changes = payload.dict(exclude_unset=True)
+    if "alliance_id" in changes:
+        alliance_id = changes.pop("alliance_id")
+        if alliance_id:
+            alliance = Alliance.objects.filter(pk=alliance_id).first()
+            if alliance is None:
+                raise DomainError(_("No such alliance."), field="alliance_id")
+            changes["alliance"] = alliance
+        else:
+            changes["alliance"] = None
+    ops.institution_update(institution=institution, actor=request.auth, **changes)
     return _institution(request, institution_id)
 
 
@@ -339,7 +404,7 @@ def residents_admit(request: HttpRequest, institution_id: int, payload: AdmitIn)
     return Status(201, ops.resident_admit(elder=elder, bed=bed, admitted_on=payload.admitted_on, actor=request.auth))
 
 
-@router.post("/residencies/{residency_id}/discharge", response=ResidencyOut, summary="Discharge a resident")
+@router.post("/residencies/{int:residency_id}/discharge", response=ResidencyOut, summary="Discharge a resident")
 def residents_discharge(request: HttpRequest, residency_id: int, payload: DischargeIn):
     require(request, "institution.manage")
     residency = residencies_visible_to(request.auth).filter(pk=residency_id).first()
@@ -370,6 +435,27 @@ def home_beds_register(request: HttpRequest, payload: HomeBedIn):
     if elder is None:
         raise Http404
     return Status(201, ops.home_bed_register(elder=elder, bed_type=payload.bed_type, actor=request.auth))
+
+
+@router.post("/home-beds/convert-to-institution", response={201: ResidencyOut}, summary="A home-care bed becomes an institution bed")
+def home_beds_to_institution(request: HttpRequest, payload: ConvertToInstitutionIn):
+    require(request, "institution.manage")
+    home_bed = Bed.objects.filter(pk=payload.home_bed_id, home_elder__isnull=False).first()
+    if home_bed is None or elder_for(request.auth, home_bed.home_elder_id) is None:
+        raise Http404
+    bed = Bed.objects.filter(pk=payload.bed_id, institution__in=institutions_visible_to(request.auth).values("pk")).first()
+    if bed is None:
+        raise DomainError(_("No such bed in an institution of your area."), field="bed_id")
+    return Status(201, ops.home_bed_convert_to_institution(home_bed=home_bed, bed=bed, admitted_on=payload.admitted_on, actor=request.auth))
+
+
+@router.post("/residencies/{int:residency_id}/convert-to-home-bed", response={201: BedOut}, summary="A resident moves to a home-care bed")
+def residency_to_home_bed(request: HttpRequest, residency_id: int, payload: ConvertToHomeIn):
+    require(request, "institution.manage")
+    residency = residencies_visible_to(request.auth).filter(pk=residency_id).first()
+    if residency is None or institution_for(request.auth, residency.institution_id) is None:
+        raise Http404
+    return Status(201, ops.residency_convert_to_home_bed(residency=residency, bed_type=payload.bed_type, on=payload.on, actor=request.auth))
 
 
 def _draws(request: HttpRequest):
