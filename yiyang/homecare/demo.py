@@ -339,24 +339,28 @@ def _shift(order: Order, day: date) -> None:
 def _current_orders(elders, items, provider, dispatcher, operator, caregiver, volunteer, rng) -> int:
     made = 0
     now = timezone.localtime()
-    today_left = lambda minutes: now + timedelta(minutes=minutes)  # noqa: E731
+    tomorrow = timezone.localdate() + timedelta(days=1)
+
+    def at_tomorrow(hh: int, mm: int = 0) -> datetime:
+        return timezone.make_aware(datetime.combine(tomorrow, time(hh, mm)))
+
     plans = [
-        # (minutes from now, item, what to do)
-        (2, "nursing-basic", "in_service"),
-        (100, "meal-delivery", "en_route"),
-        (170, "clean-home", "assigned"),
-        (330, "comfort-chat", "assigned"),
-        (26 * 60, "bath-home", "assigned"),
-        (24 * 60, "med-escort", "accepted"),
-        (25 * 60, "clean-laundry", "requested"),
-        (27 * 60, "meal-cooking", "requested"),
-        (28 * 60, "rehab-training", "requested"),
-        (30, "emergency-visit", "overdue"),
+        # (window start, item, what to do): visits under way start now; the queue is for tomorrow's working hours.
+        (now + timedelta(minutes=2), "nursing-basic", "in_service"),
+        (now + timedelta(minutes=100), "meal-delivery", "en_route"),
+        (at_tomorrow(8, 30), "clean-home", "assigned"),
+        (at_tomorrow(14), "comfort-chat", "assigned"),
+        (at_tomorrow(16), "bath-home", "assigned"),
+        (at_tomorrow(9), "med-escort", "accepted"),
+        (at_tomorrow(10), "clean-laundry", "requested"),
+        (at_tomorrow(11), "meal-cooking", "requested"),
+        (at_tomorrow(15), "rehab-training", "requested"),
+        (now + timedelta(minutes=30), "emergency-visit", "overdue"),
     ]
-    for i, (minutes, code, state) in enumerate(plans):
+    for i, (when, code, state) in enumerate(plans):
         elder = elders[i % len(elders)]
         item = items[code]
-        start = today_left(minutes).replace(second=0, microsecond=0)
+        start = when.replace(second=0, microsecond=0)
         order, _ = ops.order_create(
             elder=elder,
             item=item,
