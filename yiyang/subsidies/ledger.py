@@ -56,10 +56,11 @@ class LedgerAccount(models.Model):
 class LedgerEntry(models.Model):
     """Concrete subclasses add `debit` and `credit` foreign keys to their account model."""
 
-    at = models.DateTimeField(gettext_lazy("time"), default=timezone.now, db_index=True)
+    at = models.DateTimeField(gettext_lazy("time"), default=timezone.now)
     amount = models.BigIntegerField(gettext_lazy("amount"))
     reason = models.CharField(gettext_lazy("reason"), max_length=255, blank=True)
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    # No index: entries are read by account, never by actor; every index costs the monthly bulk insert.
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False)
 
     objects = AppendOnlyQuerySet.as_manager()
 

@@ -95,9 +95,13 @@ class Account(LedgerAccount):
     NEGATIVE_KINDS = frozenset({AccountKind.FUNDING})
 
     kind = models.CharField(_("kind"), max_length=8, choices=AccountKind.choices)
-    programme = models.ForeignKey(Programme, on_delete=models.PROTECT, related_name="accounts")
+    # Indexes are few on purpose: the monthly grant inserts one account per eligible elder.
+    # Programme lookups use the partial unique indexes below, provider lookups the partial index.
+    programme = models.ForeignKey(Programme, on_delete=models.PROTECT, related_name="accounts", db_index=False)
     elder = models.ForeignKey("people.Elder", null=True, blank=True, on_delete=models.PROTECT, related_name="voucher_accounts")
-    provider = models.ForeignKey("homecare.Provider", null=True, blank=True, on_delete=models.PROTECT, related_name="voucher_accounts")
+    provider = models.ForeignKey(
+        "homecare.Provider", null=True, blank=True, on_delete=models.PROTECT, related_name="voucher_accounts", db_index=False
+    )
     # For VOUCHER lots: the month granted (first day). Oldest first when spending.
     period = models.DateField(null=True, blank=True)
 
@@ -125,7 +129,8 @@ class Account(LedgerAccount):
             ),
         ]
         indexes = [
-            models.Index(fields=["elder", "period"], name="voucher_lots_by_elder", condition=models.Q(kind="voucher", balance__gt=0)),
+            models.Index(fields=["provider"], name="voucher_accounts_of_provider", condition=models.Q(provider__isnull=False)),
+            models.Index(fields=["programme"], name="voucher_programme_accounts", condition=~models.Q(kind="voucher")),
         ]
 
     def __str__(self) -> str:
@@ -149,7 +154,8 @@ class Entry(LedgerEntry):
     period = models.DateField(_("month"))
     order_ref = models.CharField(_("order"), max_length=64, blank=True, default="")
     category = models.CharField(_("service category"), max_length=32, blank=True, default="")
-    reverses = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="reversed_by")
+    # Indexed by the partial unique constraint below only (almost every entry has none).
+    reverses = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="reversed_by", db_index=False)
 
     class Meta:
         ordering = ["at", "pk"]
@@ -186,7 +192,8 @@ class Grant(models.Model):
     """One elder's entitlement for one month, with the explanation as it stood when granted."""
 
     run = models.ForeignKey(GrantRun, on_delete=models.PROTECT, related_name="grants")
-    programme = models.ForeignKey(Programme, on_delete=models.PROTECT, related_name="grants")
+    # Covered by the (programme, elder, period) unique index.
+    programme = models.ForeignKey(Programme, on_delete=models.PROTECT, related_name="grants", db_index=False)
     elder = models.ForeignKey("people.Elder", on_delete=models.PROTECT, related_name="voucher_grants")
     period = models.DateField(_("month"))
     account = models.OneToOneField(Account, on_delete=models.PROTECT, related_name="grant")

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Q
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -46,10 +46,12 @@ def _region_paths(codes: list[str]) -> list[str]:
     return list(Region.objects.filter(code__in=codes).values_list("path", flat=True))
 
 
-def _categories_held_q(codes: list[str], ref: date) -> Exists:
-    held = ElderCategory.objects.filter(elder=OuterRef("pk"), category__in=codes)
+def _categories_held_q(codes: list[str], ref: date) -> Q:
+    # An uncorrelated IN (...) rather than EXISTS: PostgreSQL hashes the subquery once instead of
+    # probing it per elder, which matters inside the tier CASE evaluated for every elder of the city.
+    held = ElderCategory.objects.filter(category__in=codes)
     held = held.filter(Q(since__isnull=True) | Q(since__lte=ref)).filter(Q(ended__isnull=True) | Q(ended__gt=ref))
-    return Exists(held)
+    return Q(pk__in=held.values("elder_id"))
 
 
 @dataclass(frozen=True)
@@ -125,7 +127,7 @@ def _care_test(op: str, value: int, facts: dict) -> bool:
 
 
 def _category_q(op: str, value: list[str], ref: date) -> Q:
-    held = Q(_categories_held_q(value, ref))
+    held = _categories_held_q(value, ref)
     return held if op == "any" else ~held
 
 
