@@ -181,3 +181,15 @@ def test_cancel_needs_a_reason(client, api_client, personas, elder, offerings):
     r = post(client, f"/api/v1/orders/{order.pk}/cancel", api_client(personas["family"]), {"reason": "  "})
     assert r.status_code == 400 and r.json()["field"] == "reason"
     assert snapshot() == before
+
+
+def test_offering_area_narrower_than_the_providers(client, api_client, personas, elder, offerings, provider):
+    # The provider serves all of 莲都区 but offers bathing only in 岩泉街道.
+    offerings["bath-home"].regions.set([region("331102002")])
+    before = snapshot()
+    r = post(client, "/api/v1/orders", api_client(personas["operator"]), order_body(elder, "bath-home", provider_id=provider.pk))
+    assert r.status_code == 400 and r.json()["code"] == "outside_provider_area"
+    assert snapshot() == before
+    there = ElderFactory(name="岩泉的长辈", residence_region=region("331102002"))
+    r = post(client, "/api/v1/orders", api_client(personas["operator"]), order_body(there, "bath-home"))
+    assert r.status_code == 201 and r.json()["provider_id"] == provider.pk

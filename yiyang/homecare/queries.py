@@ -144,22 +144,34 @@ def catalogue() -> QuerySet:
     return ServiceItem.objects.filter(is_active=True).select_related("category").order_by("category__sort", "code")
 
 
+def path_prefixes(path: str) -> list[str]:
+    """The paths of a region and all its ancestors ("330000/", "330000/331100/", …)."""
+    parts = path.strip("/").split("/")
+    return ["/".join(parts[:i]) + "/" for i in range(1, len(parts) + 1)]
+
+
+def covering_q(path: str) -> Q:
+    """Offerings whose area covers a region: their own area, or (when they name none) the provider's."""
+    prefixes = path_prefixes(path)
+    return Q(regions__path__in=prefixes) | Q(regions__isnull=True, provider__service_regions__path__in=prefixes)
+
+
 def offerings_covering(elder, item) -> QuerySet:
     """Active offerings of `item` whose area (or, when empty, the provider's area) covers the elder's home."""
     from yiyang.homecare.models import ProviderOffering
 
-    path = elder.residence_region.path
-    candidates = ProviderOffering.objects.filter(item=item, is_active=True, provider__is_active=True).select_related("provider")
-    covering = []
-    for offering in candidates.prefetch_related("regions", "provider__service_regions"):
-        if offering_covers(offering, path):
-            covering.append(offering.pk)
-    return candidates.filter(pk__in=covering).order_by("price_fen", "provider__name")
+    covering = ProviderOffering.objects.filter(covering_q(elder.residence_region.path)).values("pk")
+    return (
+        ProviderOffering.objects.filter(item=item, is_active=True, provider__is_active=True, pk__in=covering)
+        .select_related("provider")
+        .order_by("price_fen", "provider__name")
+    )
 
 
 def offering_covers(offering, region_path: str) -> bool:
-    area = list(offering.regions.all()) or list(offering.provider.service_regions.all())
-    return any(region_path.startswith(r.path) for r in area)
+    from yiyang.homecare.models import ProviderOffering
+
+    return ProviderOffering.objects.filter(pk=offering.pk).filter(covering_q(region_path)).exists()
 
 
 def qualification_problem(caregiver, item, on: date, certificates=None) -> str | None:
