@@ -70,3 +70,51 @@ def test_where_no_provider_serves_the_elder_is_told_to_call(client, personas, el
     response = client.get(f"/care/order/meal-delivery/confirm/?elder={elders['liandu'].pk}&slot=tomorrow-am")
     assert "96345" in response.content.decode()
     assert 'name="idempotency_key"' not in response.content.decode()
+
+
+def test_admin_keeps_the_staff_home(client, personas):
+    client.force_login(personas["admin"])
+    assert client.get("/").status_code == 200
+    assert client.get("/care/").status_code == 404
+
+
+def test_help_button_opens_a_critical_sos_alert_for_the_console_once(client, personas, elders):
+    from yiyang.guardian.models import Alert
+
+    client.force_login(personas["elder"])
+    home = client.get("/care/").content.decode()
+    assert 'action="/care/help/"' in home
+    response = client.post("/care/help/", {"elder": elders["liandu"].pk}, follow=True)
+    assert response.status_code == 200
+    alert = Alert.objects.get(elder=elders["liandu"])
+    assert alert.kind == "sos" and alert.severity == "critical"
+    client.post("/care/help/", {"elder": elders["liandu"].pk})
+    assert Alert.objects.filter(elder=elders["liandu"]).count() == 1
+    client.force_login(personas["operator"])
+    assert elders["liandu"].name in client.get("/guardian/console/alerts/").content.decode()
+
+
+def test_help_for_an_unlinked_elder_is_404_and_opens_nothing(client, personas, elders):
+    from yiyang.guardian.models import Alert
+
+    client.force_login(personas["family"])
+    assert client.post("/care/help/", {"elder": elders["qingtian"].pk}).status_code == 404
+    assert not Alert.objects.exists()
+
+
+def test_call_me_back_reaches_the_hotline_once_and_is_closed_there(client, personas, elders):
+    from yiyang.eldermode.models import CallbackRequest
+
+    client.force_login(personas["elder"])
+    assert client.post("/care/callback/", {"elder": elders["liandu"].pk}).status_code == 200
+    client.post("/care/callback/", {"elder": elders["liandu"].pk})
+    waiting = CallbackRequest.objects.get(elder=elders["liandu"])
+    client.force_login(personas["other_county_officer"])
+    assert elders["liandu"].name not in client.get("/care/callbacks/").content.decode()
+    assert client.post("/care/callbacks/", {"request": waiting.pk, "note": "x"}).status_code == 404
+    client.force_login(personas["operator"])
+    assert elders["liandu"].name in client.get("/care/callbacks/").content.decode()
+    assert client.post("/care/callbacks/", {"request": waiting.pk, "note": "已回电，明天送餐"}).status_code == 302
+    waiting.refresh_from_db()
+    assert waiting.status == "done" and waiting.handled_by == personas["operator"]
+    assert client.post("/care/callbacks/", {"request": waiting.pk, "note": "again"}).status_code == 409

@@ -39,6 +39,7 @@ CAPABILITIES: dict[str, set[str]] = {
     "user.manage": {Role.ADMIN},
     "token.manage": set(Role.values),
     "eldermode.use": {Role.ELDER, Role.FAMILY},
+    "callback.handle": OFFICERS | {Role.OPERATOR, Role.WORKER},
     # Subsidies and the time bank (yiyang.subsidies, yiyang.timebank)
     "subsidy.programme.view": OFFICERS | {Role.WORKER},
     "subsidy.programme.manage": OFFICERS,
@@ -96,9 +97,13 @@ CAPABILITIES: dict[str, set[str]] = {
 }
 
 
+# Capabilities about one's own life rather than powers: a superuser does not get them for free.
+PERSONAL = {"eldermode.use"}
+
+
 def can(user, capability: str) -> bool:
     if not getattr(user, "is_authenticated", False) or not user.is_active:
         return False
-    if user.is_superuser:
+    if user.is_superuser and capability not in PERSONAL:
         return True
     return user.role in CAPABILITIES.get(capability, set())

@@ -20,6 +20,7 @@ class NavItem:
 NAV: list[NavItem] = [
     NavItem("home", _("Home"), "region.view", _("Your work at a glance")),
     NavItem("eldermode:home", _("My home"), "eldermode.use", _("Order a service, ask for help, see my subsidy")),
+    NavItem("eldermode:callbacks", _("Call-backs"), "callback.handle", _("Elders who asked the hotline to call them")),
     NavItem("people:elder_list", _("Elders"), "elder.list", _("Find and open elders' files in your area")),
     NavItem("people:transfer_list", _("Transfers"), "elder.transfer", _("Elders' files moving between counties")),
     NavItem("people:access_log", _("Access log"), "access_log.view", _("Who unmasked or exported personal data, and why")),

@@ -114,3 +114,15 @@ def home_facts(elder: Elder) -> HomeFacts:
         facts.hours_minutes = account.balance if account else 0
     facts.contacts = list(elder.contacts.filter(is_emergency=True).order_by("pk")[:2])
     return facts
+
+
+def callbacks_open_for(user):
+    """Open call-back requests of the elders this user may see, oldest first."""
+    from yiyang.eldermode.models import CallbackRequest, CallbackStatus
+    from yiyang.people.queries import elders_visible_to
+
+    return (
+        CallbackRequest.objects.filter(status=CallbackStatus.OPEN, elder__in=elders_visible_to(user))
+        .select_related("elder__residence_region", "requested_by")
+        .order_by("created_at", "pk")
+    )

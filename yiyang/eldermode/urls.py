@@ -8,4 +8,8 @@ urlpatterns = [
     path("order/<slug:item_code>/", views.care_order_when, name="order_when"),
     path("order/<slug:item_code>/confirm/", views.care_order_confirm, name="order_confirm"),
     path("orders/<int:order_id>/", views.care_order_done, name="order_done"),
+    path("help/", views.care_help, name="help"),
+    path("help/sent/", views.care_help_sent, name="help_sent"),
+    path("callback/", views.care_callback, name="callback"),
+    path("callbacks/", views.callbacks, name="callbacks"),
 ]

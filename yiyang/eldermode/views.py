@@ -2,10 +2,12 @@
 
 import secrets
 
+from django.apps import apps
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.views.decorators.http import require_POST
 
 from yiyang.accounts.roles import can
 from yiyang.core.errors import DomainError
@@ -48,6 +50,7 @@ def care_home(request: HttpRequest) -> HttpResponse:
             "voucher_yuan": _yuan(facts.voucher_fen),
             "hours": (facts.hours_minutes or 0) // 60,
             "extra_minutes": (facts.hours_minutes or 0) % 60,
+            "help_available": apps.is_installed("yiyang.guardian"),
         },
     )
 
@@ -97,6 +100,62 @@ def care_order_confirm(request: HttpRequest, item_code: str) -> HttpResponse:
         return redirect(f"{reverse('eldermode:order_done', args=[order.pk])}?elder={elder.pk}")
     context["idempotency_key"] = secrets.token_urlsafe(16)
     return render(request, "eldermode/order_confirm.html", context)
+
+
+@login_required
+@require_POST
+def care_help(request: HttpRequest) -> HttpResponse:
+    from yiyang.guardian.help import alert_help_request
+
+    elder = _elder_or_404(request)
+    if elder is None:
+        raise Http404
+    alert, _created = alert_help_request(elder=elder, actor=request.user)
+    return redirect(f"{reverse('eldermode:help_sent')}?elder={elder.pk}&alert={alert.pk}")
+
+
+@login_required
+@require_POST
+def care_callback(request: HttpRequest) -> HttpResponse:
+    from yiyang.eldermode.operations import callback_request
+
+    elder = _elder_or_404(request)
+    if elder is None:
+        raise Http404
+    callback_request(elder=elder, actor=request.user)
+    return render(request, "eldermode/callback_sent.html", {"elder": elder})
+
+
+@login_required
+def callbacks(request: HttpRequest) -> HttpResponse:
+    """The hotline's list of elders waiting for a call back."""
+    from yiyang.eldermode.models import CallbackRequest
+    from yiyang.eldermode.operations import callback_close
+
+    if not can(request.user, "callback.handle"):
+        raise Http404
+    from yiyang.people.queries import elders_visible_to
+
+    error, status = None, 200
+    if request.method == "POST":
+        pk = request.POST.get("request", "")
+        target = CallbackRequest.objects.filter(pk=pk, elder__in=elders_visible_to(request.user)).first() if pk.isdigit() else None
+        if target is None:
+            raise Http404
+        try:
+            callback_close(request=target, actor=request.user, note=request.POST.get("note", ""))
+            return redirect("eldermode:callbacks")
+        except DomainError as exc:
+            error, status = exc, exc.status
+    return render(request, "eldermode/callbacks.html", {"waiting": queries.callbacks_open_for(request.user), "error": error}, status=status)
+
+
+@login_required
+def care_help_sent(request: HttpRequest) -> HttpResponse:
+    elder = _elder_or_404(request)
+    if elder is None:
+        raise Http404
+    return render(request, "eldermode/help_sent.html", {"elder": elder, "facts": queries.home_facts(elder)})
 
 
 @login_required
