@@ -230,7 +230,7 @@ def dispatch_suggestions(order, *, limit: int = 10) -> Suggestions:
     Qualified for the item (valid certificate, the category among their skills), on duty and
     free in the window; ranked by distance to the elder from where they will be (the home of
     their previous visit that day, else their home base), then by the day's load.
-    Reads plain tuples (four queries, no model instances): it runs for every order on the board.
+    Reads plain tuples (six narrow queries, no model instances): it runs for every order on the board.
     """
     from yiyang.homecare.models import Caregiver, Certificate, Order, OrderStatus, Qualification
     from yiyang.homecare.states import BUSY
@@ -257,24 +257,26 @@ def dispatch_suggestions(order, *, limit: int = 10) -> Suggestions:
             caregiver__provider_id=order.provider_id, kind=item.qualification
         ).values_list("caregiver_id", "expires_on"):
             expiry[caregiver_id] = max(expires_on, expiry.get(caregiver_id, expires_on))
-    by_caregiver: dict[int, list[tuple]] = {}
-    for row in (
+    day = (
         Order.objects.filter(provider_id=order.provider_id, caregiver__isnull=False, window_start__lt=day_end, window_end__gt=day_start)
         .exclude(pk=order.pk)
         .exclude(status__in=[OrderStatus.CANCELLED, OrderStatus.REJECTED])
-        .values_list(
-            "caregiver_id",
-            "pk",
-            "status",
-            "window_start",
-            "window_end",
-            "elder__lat",
-            "elder__lng",
-            "elder__residence_region__lat",
-            "elder__residence_region__lng",
-        )
+    )
+    # Three narrow reads instead of every visit of the day with its times (converting ~1,000
+    # datetimes costs more than the queries): the load per caregiver, the clashes, the previous visit.
+    load = dict(day.order_by().values("caregiver_id").annotate(n=Count("pk")).values_list("caregiver_id", "n"))
+    clash_of: dict[int, int] = {}
+    for caregiver_id, pk in day.filter(status__in=BUSY, window_start__lt=order.window_end, window_end__gt=order.window_start).values_list(
+        "caregiver_id", "pk"
     ):
-        by_caregiver.setdefault(row[0], []).append(row)
+        clash_of.setdefault(caregiver_id, pk)
+    previous_of: dict[int, tuple] = {}
+    for row in (
+        day.filter(window_end__lte=order.window_start)
+        .order_by("window_end", "pk")
+        .values_list("caregiver_id", "pk", "elder__lat", "elder__lng", "elder__residence_region__lat", "elder__residence_region__lng")
+    ):
+        previous_of[row[0]] = row  # ordered by end: the last one wins
     label = Qualification(item.qualification).label
     on = local_start.date()
     weekday, t_start, t_end = local_start.weekday(), local_start.time(), local_end.time()
@@ -297,23 +299,19 @@ def dispatch_suggestions(order, *, limit: int = 10) -> Suggestions:
             problem = _("%(name)s is not skilled in %(category)s.") % {"name": name, "category": item.category.name}
         if problem is None and (weekday not in (work_days or []) or t_start < work_start or t_end > work_end or local_end.date() != on):
             problem = _("%(name)s is off duty in this window.") % {"name": name}
-        mine = by_caregiver.get(pk, [])
-        if problem is None:
-            clash = next((r for r in mine if r[2] in BUSY and r[3] < order.window_end and r[4] > order.window_start), None)
-            if clash is not None:
-                problem = _("%(name)s is busy with order #%(id)s.") % {"name": name, "id": clash[1]}
+        if problem is None and pk in clash_of:
+            problem = _("%(name)s is busy with order #%(id)s.") % {"name": name, "id": clash_of[pk]}
         if problem is not None:
             result.excluded.append({"caregiver_id": pk, "name": name, "reason": problem})
             continue
         origin, starts_from = (home_lat, home_lng), _("home base")
-        before = [r for r in mine if r[4] <= order.window_start]
-        if before:
-            previous = max(before, key=lambda r: r[4])
-            lat, lng = (previous[5], previous[6]) if previous[5] is not None else (previous[7], previous[8])
+        previous = previous_of.get(pk)
+        if previous is not None:
+            lat, lng = (previous[2], previous[3]) if previous[2] is not None else (previous[4], previous[5])
             if lat is not None and lng is not None:
                 origin, starts_from = (lat, lng), _("after order #%(id)s") % {"id": previous[1]}
         dist = None if target is None else int(distance_m(origin, target))
-        result.ranked.append(Suggestion(pk, name, volunteer, dist, starts_from, len(mine)))
+        result.ranked.append(Suggestion(pk, name, volunteer, dist, starts_from, load.get(pk, 0)))
     # Distance in 1 km bands first, so that among equally near caregivers the least loaded wins.
     result.ranked.sort(
         key=lambda s: ((s.distance_m if s.distance_m is not None else 10**9) // 1000, s.load, s.distance_m or 0, s.caregiver_id)
