@@ -485,6 +485,11 @@ def seed_population(*, scale: float, random_seed: int = 20260101, chunk_size: in
         done += len(chunk)
         if progress:
             progress(done, count)
+    if connection.vendor == "postgresql" and not connection.in_atomic_block:
+        # Fresh statistics after a bulk load, or the planner keeps estimating an empty table.
+        with connection.cursor() as cursor:
+            for model in (Elder, ElderCategory, ElderContact):
+                cursor.execute(f"ANALYZE {model._meta.db_table}")  # noqa: S608 (model's table name)
     return done
 
 
