@@ -201,3 +201,16 @@ def test_transfer_pages_send_accept_and_history(client, personas, registered):
     assert "紫金街道" in detail  # the history keeps the sending township
     client.force_login(personas["county_officer"])
     assert client.get(f"/elders/{elder.pk}/").status_code == 404
+
+
+def test_list_page_query_count_does_not_grow_with_rows(client, personas, django_assert_max_num_queries):
+    from tests.people.helpers import register as reg
+
+    for i in range(30):
+        reg(personas["worker"], name=f"计数{i}", phone=f"1390578{i:04d}")
+    client.force_login(personas["worker"])
+    with django_assert_max_num_queries(12):
+        response = client.get("/elders/")
+    assert response.status_code == 200 and "计数29" in response.content.decode()
+    with django_assert_max_num_queries(12):
+        assert client.get("/api/v1/elders").json()["count"] == 30
