@@ -12,6 +12,7 @@ from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.views.decorators.debug import sensitive_variables
 
 from yiyang.accounts.roles import OFFICERS, can
 from yiyang.accounts.scope import scope_of
@@ -185,6 +186,7 @@ def validate_elder_input(actor, data: ElderInput) -> tuple[IdInfo, str, str]:
     return info, phone, reason
 
 
+@sensitive_variables("data", "info", "phone")
 def elder_register(*, data: ElderInput, actor, source: str = "form") -> Elder:
     _require(actor, "elder.register")
     info, phone, reason = validate_elder_input(actor, data)
@@ -437,6 +439,7 @@ def consents_in_force(elder: Elder) -> dict[str, ElderConsent]:
 UNMASKABLE = {"id_number", "phone", "contact_phone"}
 
 
+@sensitive_variables()
 def elder_unmask(*, elder: Elder, actor, field_name: str, purpose: str, contact: ElderContact | None = None) -> str:
     """Reveal one field of one elder to a permitted user who states why; the access log records it."""
     _require(actor, "elder.unmask")

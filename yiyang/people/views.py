@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
+from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_POST
 
 from yiyang.accounts.roles import can
@@ -136,6 +137,7 @@ def elder_export(request: HttpRequest) -> HttpResponse:
 
 
 @never_cache
+@sensitive_variables("value", "revealed")
 @login_required
 def elder_detail(request: HttpRequest, elder_id: int) -> HttpResponse:
     elder = _elder_or_404(request, elder_id)
@@ -215,6 +217,9 @@ def _float(value: str, field: str) -> float | None:
         raise DomainError(_("Enter a number."), field=field)
 
 
+# Error reports (DEBUG pages, mailed tracebacks) must never carry the number or phone typed in.
+@sensitive_post_parameters("id_number", "phone")
+@sensitive_variables("values", "data")
 @login_required
 def elder_register(request: HttpRequest) -> HttpResponse:
     _need(request, "elder.register")
@@ -263,6 +268,8 @@ def elder_register(request: HttpRequest) -> HttpResponse:
     )
 
 
+@sensitive_post_parameters("phone")
+@sensitive_variables("values", "posted", "changes")
 @login_required
 def elder_edit(request: HttpRequest, elder_id: int) -> HttpResponse:
     _need(request, "elder.update")
