@@ -110,6 +110,20 @@ def demo_elders() -> list[Elder]:
     return elders
 
 
+# Synthetic numbers: the hotline finds 张桂英 by her phone; her daughter is her emergency contact.
+DEMO_ELDER_PHONE = "13905781234"
+DEMO_DAUGHTER_PHONE = "13857812345"
+
+
+def demo_elder_contacts(elder: Elder, *, actor: User) -> None:
+    from yiyang.people.operations import contact_add, elder_update
+
+    if not elder.phone_enc:
+        elder_update(elder=elder, actor=actor, changes={"phone": DEMO_ELDER_PHONE}, reason="demo data")
+    if not elder.contacts.exists():
+        contact_add(elder=elder, actor=actor, name="张晓梅", relation="child", phone=DEMO_DAUGHTER_PHONE)
+
+
 @transaction.atomic
 def demo_setup(*, password: str, reset_passwords: bool) -> list[DemoAccount]:
     """Idempotent: creates what is missing, keeps what exists."""
@@ -140,6 +154,7 @@ def demo_setup(*, password: str, reset_passwords: bool) -> list[DemoAccount]:
     family_user = User.objects.get(username="family")
     ElderLink.objects.get_or_create(user=elder_user, elder=elders[0], defaults={"relation": ElderLink.Relation.SELF})
     ElderLink.objects.get_or_create(user=family_user, elder=elders[0], defaults={"relation": ElderLink.Relation.CHILD})
+    demo_elder_contacts(elders[0], actor=User.objects.get(username="worker"))
     # Home care: menu, offerings, caregivers (the demo caregiver and volunteer among them), weeks of orders.
     from yiyang.homecare.demo import demo_homecare
 

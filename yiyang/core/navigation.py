@@ -53,5 +53,5 @@ def nav_for(user) -> list[dict]:
     return [
         {"url": reverse(item.url_name), "label": item.label, "description": item.description, "name": item.url_name}
         for item in NAV
-        if can(user, item.capability)
+        if can(user, item.capability) and not (item.url_name == "home" and can(user, "eldermode.use"))
     ]
