@@ -47,6 +47,8 @@ class BatchOut(Schema):
     response={200: IngestOut | BatchOut, 400: ErrorOut, 401: ErrorOut, 403: ErrorOut},
     summary="A device reports an event (signed with its own secret; see docs/guardian.md)",
     openapi_extra={
+        # No user credentials: the device's signature in the body authenticates it.
+        "security": [],
         "requestBody": {
             "required": True,
             "content": {
