@@ -106,9 +106,9 @@ def test_every_persona_calls_every_api_operation_without_server_error_or_leak(cl
                     failures.append(f"{persona_name} GET {url}: in scope but {response.status_code}")
                 if not allowed and params & ELDER_PARAMS and "/elders/" in path and response.status_code in (200, 201):
                     failures.append(f"{persona_name} {method.upper()} {url}: out of scope but {response.status_code}")
-                if method == "get" and path.rstrip("/").endswith("/elders") and response.status_code == 200 and not allowed:
-                    if elder.name in response.content.decode():
-                        failures.append(f"{persona_name} sees {elder.name} in {url}")
+                listed = method == "get" and path.rstrip("/").endswith("/elders") and response.status_code == 200
+                if listed and not allowed and elder.name in response.content.decode():
+                    failures.append(f"{persona_name} sees {elder.name} in {url}")
                 if response.status_code >= 400:
                     body = response.json()
                     if "message" not in body and "detail" not in body:
