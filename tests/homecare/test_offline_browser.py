@@ -8,6 +8,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 
 from tests.factories import PASSWORD
@@ -23,6 +24,8 @@ pytestmark = [pytest.mark.browser]
 
 @pytest.fixture
 def phone(restore_regions, transactional_db, live_server, monkeypatch):
+    if connection.vendor != "sqlite":
+        pytest.skip("browser tests run once, in the SQLite pass")
     require_binary("chromium", CHROMIUM)
     # Playwright's sync API keeps an event loop in this thread; the ORM calls in the test are still synchronous.
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
