@@ -237,41 +237,47 @@ def snapshot_take(*, period: str, now: datetime | None = None, regions: list[Reg
     if plan is None or period_is_closed(str(p)):
         return {"written": 0, "skipped": 0, "closed": True}
     indicators = {i.no: i for i in Indicator.objects.filter(plan=plan)}
-    with transaction.atomic():
-        for definition in all_definitions():
-            indicator = indicators.get(definition.indicator_no)
-            if indicator is None or definition.plan_code != plan.code:
-                continue
-            frozen = set(IndicatorValue.objects.filter(indicator=indicator, period=str(p), final=True).values_list("region_id", flat=True))
-            todo = [r for r in regions if r.pk not in frozen]
-            skipped += len(regions) - len(todo)
-            if not todo:
-                continue
-            results = definition.compute_many(todo, p)
-            rows = [
-                IndicatorValue(
-                    indicator=indicator,
-                    region_id=region_id,
-                    period=str(p),
-                    source=Source.COMPUTED,
-                    status=ValueStatus.COMPUTED,
-                    value=result.value,
-                    numerator=result.numerator,
-                    denominator=result.denominator,
-                    computed_at=now,
-                    final=final,
-                )
-                for region_id, result in results.items()
-            ]
-            IndicatorValue.objects.bulk_create(
-                rows,
-                batch_size=500,
-                update_conflicts=True,
-                unique_fields=["indicator", "region", "period"],
-                update_fields=["value", "numerator", "denominator", "computed_at", "final", "updated_at"],
-            )
-            written += len(rows)
+    for definition in all_definitions():
+        indicator = indicators.get(definition.indicator_no)
+        if indicator is None or definition.plan_code != plan.code:
+            continue
+        written_now, skipped_now = _snapshot_one(definition, indicator, p, regions, now=now, final=final)
+        written += written_now
+        skipped += skipped_now
     return {"written": written, "skipped": skipped, "closed": False}
+
+
+@transaction.atomic
+def _snapshot_one(definition, indicator: Indicator, p: Period, regions: list[Region], *, now: datetime, final: bool) -> tuple[int, int]:
+    """One indicator's rows for one month, in its own transaction (a short write lock on SQLite). Returns (written, skipped)."""
+    frozen = set(IndicatorValue.objects.filter(indicator=indicator, period=str(p), final=True).values_list("region_id", flat=True))
+    todo = [r for r in regions if r.pk not in frozen]
+    if not todo:
+        return 0, len(regions)
+    results = definition.compute_many(todo, p)
+    rows = [
+        IndicatorValue(
+            indicator=indicator,
+            region_id=region_id,
+            period=str(p),
+            source=Source.COMPUTED,
+            status=ValueStatus.COMPUTED,
+            value=result.value,
+            numerator=result.numerator,
+            denominator=result.denominator,
+            computed_at=now,
+            final=final,
+        )
+        for region_id, result in results.items()
+    ]
+    IndicatorValue.objects.bulk_create(
+        rows,
+        batch_size=500,
+        update_conflicts=True,
+        unique_fields=["indicator", "region", "period"],
+        update_fields=["value", "numerator", "denominator", "computed_at", "final", "updated_at"],
+    )
+    return len(rows), len(regions) - len(todo)
 
 
 def snapshot_due(*, now: datetime | None = None) -> dict:
