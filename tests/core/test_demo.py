@@ -38,7 +38,7 @@ def demo_env() -> dict:
     return env
 
 
-def wait_for_health(base: str, process: subprocess.Popen, seconds: float = 120) -> dict:
+def wait_for_health(base: str, process: subprocess.Popen, seconds: float = 400) -> dict:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if process.poll() is not None:
