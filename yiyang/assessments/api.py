@@ -3,7 +3,7 @@ from datetime import date, datetime
 from django.http import Http404, HttpRequest
 from django.utils.translation import gettext as _
 from ninja import Field, Router, Schema, Status
-from ninja.pagination import PageNumberPagination, paginate
+from ninja.pagination import paginate
 
 from yiyang.assessments.models import Assessment, AssessmentReason, AssessmentStatus
 from yiyang.assessments.operations import assessment_discard, assessment_start, assessment_submit, assessment_update
@@ -17,6 +17,7 @@ from yiyang.assessments.queries import (
 from yiyang.assessments.scale import get_config, get_scale
 from yiyang.core.api_auth import require
 from yiyang.core.errors import StateConflict
+from yiyang.core.pagination import Pages
 from yiyang.people.queries import elder_for
 
 router = Router(tags=["assessments"])
@@ -180,7 +181,7 @@ def scale_get(request: HttpRequest):
 
 
 @router.get("", response=list[AssessmentOut], summary="Assessments of elders in my scope")
-@paginate(PageNumberPagination, page_size=50)
+@paginate(Pages, page_size=50)
 def assessments_list(request: HttpRequest, elder_id: int | None = None, status: AssessmentStatus | None = None):
     require(request, "assessment.view")
     rows = assessments_visible_to(request.auth).select_related("elder", "assessor")
@@ -192,7 +193,7 @@ def assessments_list(request: HttpRequest, elder_id: int | None = None, status: 
 
 
 @router.get("/due", response=list[AssessmentOut], summary="Current assessments expiring soon or expired: re-assessments due")
-@paginate(PageNumberPagination, page_size=50)
+@paginate(Pages, page_size=50)
 def assessments_due(request: HttpRequest, within_days: int | None = None):
     require(request, "assessment.view")
     return reassessments_due(request.auth, within_days=within_days).select_related("assessor")

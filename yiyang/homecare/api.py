@@ -6,11 +6,12 @@ from django.http import Http404, HttpRequest
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
 from ninja import Field, Header, Router, Schema, Status
-from ninja.pagination import PageNumberPagination, paginate
+from ninja.pagination import paginate
 
 from yiyang.accounts.roles import Role
 from yiyang.core.api_auth import require
 from yiyang.core.errors import DomainError
+from yiyang.core.pagination import Pages
 from yiyang.homecare import operations as ops
 from yiyang.homecare.models import Caregiver, Channel, Order, Provider, ServiceItem
 from yiyang.homecare.queries import (
@@ -285,7 +286,7 @@ def _order(request: HttpRequest, order_id: int) -> Order:
 
 
 @router.get("", response=list[OrderOut], summary="Orders in my scope")
-@paginate(PageNumberPagination, page_size=50)
+@paginate(Pages, page_size=50)
 def orders_list(request: HttpRequest, status: str | None = None, service_date: date | None = None, elder_id: int | None = None):
     require(request, "order.view")
     orders = (
@@ -632,7 +633,7 @@ def provider_receivables_get(request: HttpRequest, provider_id: int):
 
 
 @homecare_router.get("/caregivers", response=list[CaregiverOut], summary="Caregivers of the providers in my scope")
-@paginate(PageNumberPagination, page_size=100)
+@paginate(Pages, page_size=100)
 def caregivers_list(request: HttpRequest):
     require(request, "provider.view")
     return caregivers_visible_to(request.auth).prefetch_related("skills", "certificates").order_by("pk")

@@ -3,10 +3,11 @@ from datetime import date, datetime
 from django.http import Http404, HttpRequest
 from django.utils.translation import gettext as _
 from ninja import Field, Router, Schema, Status
-from ninja.pagination import PageNumberPagination, paginate
+from ninja.pagination import paginate
 
 from yiyang.core.api_auth import require
 from yiyang.core.errors import DomainError
+from yiyang.core.pagination import Pages
 from yiyang.institutions import operations as ops
 from yiyang.institutions.models import (
     Alliance,
@@ -310,7 +311,7 @@ def _manage(request: HttpRequest, institution_id: int):
 
 
 @router.get("", response=list[InstitutionOut], summary="Institutions in my area")
-@paginate(PageNumberPagination, page_size=100)
+@paginate(Pages, page_size=100)
 def institutions_list(request: HttpRequest, kind: InstitutionKind | None = None, region: str | None = None):
     require(request, "institution.view")
     rows = institutions_visible_to(request.auth).select_related("region", "alliance")
@@ -463,7 +464,7 @@ def _draws(request: HttpRequest):
 
 
 @router.get("/inspection-draws", response=list[DrawOut], summary="Inspection draws in my area")
-@paginate(PageNumberPagination, page_size=50)
+@paginate(Pages, page_size=50)
 def draws_list(request: HttpRequest):
     require(request, "inspection.view")
     return _draws(request)
@@ -506,7 +507,7 @@ def _inspection(request: HttpRequest, inspection_id: int):
 
 
 @router.get("/inspections", response=list[InspectionOut], summary="Inspections I may see (inspectors: their own)")
-@paginate(PageNumberPagination, page_size=100)
+@paginate(Pages, page_size=100)
 def inspections_list(request: HttpRequest):
     require(request, "inspection.view")
     return inspections_visible_to(request.auth).select_related("institution")
@@ -554,6 +555,6 @@ public_router = Router(tags=["public"])
     response=list[PublicInspectionOut],
     summary="Published inspection results (public, no personal data)",
 )
-@paginate(PageNumberPagination, page_size=100)
+@paginate(Pages, page_size=100)
 def public_inspection_results(request: HttpRequest):
     return public_inspections()

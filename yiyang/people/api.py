@@ -7,10 +7,11 @@ from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
 from ninja import Field, File, Form, Query, Router, Schema, Status
 from ninja.files import UploadedFile
-from ninja.pagination import PageNumberPagination, paginate
+from ninja.pagination import paginate
 
 from yiyang.core.api_auth import require
 from yiyang.core.errors import DomainError
+from yiyang.core.pagination import Pages
 from yiyang.people import operations as ops
 from yiyang.people.models import Category, ConsentKind, ElderStatus, LivingArrangement
 from yiyang.people.queries import elder_for, elders_filtered, transfers_visible_to
@@ -205,7 +206,7 @@ ERRORS = {400: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut}
 
 
 @router.get("", response=list[ElderOut], summary="Elders in my scope, filtered")
-@paginate(PageNumberPagination, page_size=50)
+@paginate(Pages, page_size=50)
 def elders_list(request: HttpRequest, filters: Query[ElderFilters]):
     require(request, "elder.list")
     f = filters.dict()
@@ -239,7 +240,7 @@ def elders_create(request: HttpRequest, payload: ElderIn):
 
 
 @router.get("/transfers", response=list[TransferOut], summary="Transfers to or from my counties")
-@paginate(PageNumberPagination, page_size=50)
+@paginate(Pages, page_size=50)
 def transfers_list(request: HttpRequest, status: str | None = None):
     require(request, "elder.transfer")
     rows = transfers_visible_to(request.auth)
@@ -328,7 +329,7 @@ def imports_errors(request: HttpRequest, job_id: int):
 
 
 @router.get("/reconciliation", response=list[ReconciliationOut], summary="Proposed changes from other departments' files")
-@paginate(PageNumberPagination, page_size=50)
+@paginate(Pages, page_size=50)
 def reconciliation_list(request: HttpRequest, status: str = "pending"):
     from yiyang.people.models import ReconciliationStatus
     from yiyang.people.queries import reconciliation_queue

@@ -3,10 +3,11 @@ from datetime import date, datetime
 from django.http import Http404, HttpRequest
 from django.utils import timezone
 from ninja import Field, Router, Schema, Status
-from ninja.pagination import PageNumberPagination, paginate
+from ninja.pagination import paginate
 
 from yiyang.accounts.models import User
 from yiyang.core.api_auth import require
+from yiyang.core.pagination import Pages
 from yiyang.people.queries import elder_for
 from yiyang.visits.models import Health, Home, ItemKind, Mood, Need, VisitMode
 from yiyang.visits.operations import visit_open_order, visit_plan_add_extra, visit_plan_assign, visit_plan_generate, visit_record
@@ -166,14 +167,14 @@ def _today() -> date:
 
 
 @router.get("/due", response=list[ItemOut], summary="Who is due for a visit this month (mine first)")
-@paginate(PageNumberPagination, page_size=100)
+@paginate(Pages, page_size=100)
 def visits_due(request: HttpRequest, month: str | None = None):
     require(request, "visit.view")
     return due_for(request.auth, month=parse_month(month, default=_today()))
 
 
 @router.get("/items", response=list[ItemOut], summary="Plan items of a month in my scope")
-@paginate(PageNumberPagination, page_size=100)
+@paginate(Pages, page_size=100)
 def visit_items(request: HttpRequest, month: str | None = None, elder_id: int | None = None):
     require(request, "visit.view")
     items = items_visible_to(request.auth).filter(month=parse_month(month, default=_today()))
@@ -183,7 +184,7 @@ def visit_items(request: HttpRequest, month: str | None = None, elder_id: int | 
 
 
 @router.get("", response=list[VisitOut], summary="Visits recorded, in my scope")
-@paginate(PageNumberPagination, page_size=100)
+@paginate(Pages, page_size=100)
 def visits_list(request: HttpRequest, elder_id: int | None = None):
     require(request, "visit.view")
     visits = visits_visible_to(request.auth).select_related("visitor")
@@ -233,7 +234,7 @@ def plans_generate(request: HttpRequest, payload: GenerateIn):
 
 
 @router.get("/plans", response=list[PlanOut], summary="Visit plans in my scope")
-@paginate(PageNumberPagination, page_size=100)
+@paginate(Pages, page_size=100)
 def plans_list(request: HttpRequest, month: str | None = None):
     require(request, "visit.view")
     return plans_visible_to(request.auth).filter(month=parse_month(month, default=_today())).select_related("region", "assignee")
