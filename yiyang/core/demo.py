@@ -155,6 +155,10 @@ def demo_setup(*, password: str, reset_passwords: bool) -> list[DemoAccount]:
     ElderLink.objects.get_or_create(user=elder_user, elder=elders[0], defaults={"relation": ElderLink.Relation.SELF})
     ElderLink.objects.get_or_create(user=family_user, elder=elders[0], defaults={"relation": ElderLink.Relation.CHILD})
     demo_elder_contacts(elders[0], actor=User.objects.get(username="worker"))
+    # Subsidies first, so that the demo's paid orders below take vouchers; the volunteer registers in the time bank.
+    from yiyang.subsidies.demo import demo_subsidies
+
+    demo_subsidies(officer=User.objects.get(username="city-officer"), volunteer_user=User.objects.get(username="volunteer"))
     # Home care: menu, offerings, caregivers (the demo caregiver and volunteer among them), weeks of orders.
     from yiyang.homecare.demo import demo_homecare
 
