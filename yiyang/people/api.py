@@ -124,7 +124,24 @@ class ContactOut(Schema):
     name: str
     relation: str
     is_guardian: bool
+    is_emergency: bool
     phone_masked: str
+
+
+class ContactPatch(Schema):
+    name: str | None = Field(None, min_length=1, max_length=64)
+    relation: str | None = Field(None, max_length=16)
+    phone: str | None = Field(None, max_length=32, description="empty string removes the phone")
+    is_guardian: bool | None = None
+    is_emergency: bool | None = None
+
+
+class ContactRemoveIn(Schema):
+    reason: str = Field(min_length=1, max_length=255)
+
+
+class ContactRemoveOut(Schema):
+    outcome: str = Field(description="deleted, or ended when a consent names this contact as the guardian (the row is kept)")
 
 
 class ConsentIn(Schema):
@@ -405,7 +422,7 @@ def elders_unmask(request: HttpRequest, elder_id: int, payload: UnmaskIn):
 @router.get("/{elder_id}/contacts", response={200: list[ContactOut], 404: ErrorOut}, summary="Guardians and contacts (phones masked)")
 def contacts_list(request: HttpRequest, elder_id: int):
     require(request, "elder.view")
-    return list(_elder(request, elder_id).contacts.all())
+    return list(_elder(request, elder_id).contacts.filter(ended_on__isnull=True))
 
 
 @router.post("/{elder_id}/contacts", response={201: ContactOut, **ERRORS}, summary="Add a guardian or contact")
@@ -416,6 +433,31 @@ def contacts_add(request: HttpRequest, elder_id: int, payload: ContactIn):
         elder=elder, actor=request.auth, name=payload.name, relation=payload.relation, phone=payload.phone, is_guardian=payload.is_guardian
     )
     return Status(201, contact)
+
+
+def _contact(request: HttpRequest, elder_id: int, contact_id: int):
+    contact = _elder(request, elder_id).contacts.filter(pk=contact_id, ended_on__isnull=True).first()
+    if contact is None:
+        raise Http404
+    return contact
+
+
+@router.patch("/{elder_id}/contacts/{contact_id}", response={200: ContactOut, **ERRORS}, summary="Correct a guardian or contact")
+def contacts_update(request: HttpRequest, elder_id: int, contact_id: int, payload: ContactPatch):
+    require(request, "elder.update")
+    contact = _contact(request, elder_id, contact_id)
+    return ops.contact_update(contact=contact, actor=request.auth, **payload.dict(exclude_unset=True))
+
+
+@router.post(
+    "/{elder_id}/contacts/{contact_id}/remove",
+    response={200: ContactRemoveOut, **ERRORS},
+    summary="Remove a contact (kept as ended when a consent names it as the guardian)",
+)
+def contacts_remove(request: HttpRequest, elder_id: int, contact_id: int, payload: ContactRemoveIn):
+    require(request, "elder.update")
+    contact = _contact(request, elder_id, contact_id)
+    return {"outcome": ops.contact_remove(contact=contact, actor=request.auth, reason=payload.reason)}
 
 
 @router.post("/{elder_id}/consents", response={201: ConsentOut, **ERRORS}, summary="Record a dated consent decision")

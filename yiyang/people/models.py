@@ -200,6 +200,8 @@ class ElderContact(TimeStampedModel):
     is_emergency = models.BooleanField(_("emergency contact"), default=True)
     phone_enc = models.TextField(blank=True, default="", editable=False)
     phone_bidx = models.CharField(max_length=64, blank=True, default="", db_index=True, editable=False)
+    # Set when a contact named in a consent is removed: the row stays so the consent keeps its guardian.
+    ended_on = models.DateField(_("ended on"), null=True, blank=True)
 
     class Meta:
         ordering = ["-is_guardian", "pk"]

@@ -395,6 +395,113 @@ def contact_add(
     return contact
 
 
+def _contact_locked(actor, contact: ElderContact) -> tuple[Elder, ElderContact]:
+    """Lock the elder and the contact; 404 when the elder is outside the actor's scope."""
+    from yiyang.people.queries import elders_visible_to
+
+    if not elders_visible_to(actor).filter(pk=contact.elder_id).exists():
+        raise DomainError(_("Not found."), code="not_found", status=404)
+    elder = Elder.objects.select_for_update().select_related("residence_region").get(pk=contact.elder_id)
+    contact = ElderContact.objects.select_for_update().filter(pk=contact.pk, elder=elder).first()
+    if contact is None:
+        raise DomainError(_("Not found."), code="not_found", status=404)
+    if contact.ended_on is not None:
+        raise StateConflict(_("This contact was removed already."), field="contact")
+    return elder, contact
+
+
+@sensitive_variables("phone", "normalised")
+def contact_update(
+    *,
+    contact: ElderContact,
+    actor,
+    name: str | None = None,
+    relation: str | None = None,
+    phone: str | None = None,
+    is_guardian: bool | None = None,
+    is_emergency: bool | None = None,
+) -> ElderContact:
+    """Correct a guardian or contact. Only the fields given change; an empty phone removes the phone."""
+    _require(actor, "elder.update")
+    if name is not None:
+        name = _check_name(name)
+    if relation is not None and relation not in ElderContact.Relation.values:
+        raise DomainError(_("Choose one of: %(choices)s.") % {"choices": ", ".join(ElderContact.Relation.values)}, field="relation")
+    normalised = None
+    if phone is not None:
+        normalised = normalise_phone(phone) if phone.strip() else ""
+    with transaction.atomic():
+        elder, contact = _contact_locked(actor, contact)
+        if elder.status != ElderStatus.ACTIVE:
+            raise StateConflict(_("An archived file cannot be changed; restore it first."), field="status")
+        changed: dict[str, object] = {}
+        update_fields: list[str] = []
+        if name is not None and name != contact.name:
+            contact.name = name
+            changed["name"] = "name"
+            update_fields.append("name")
+        if relation is not None and relation != contact.relation:
+            changed["relation"] = {"from": contact.relation, "to": relation}
+            contact.relation = relation
+            update_fields.append("relation")
+        if normalised is not None and normalised != contact.reveal_phone():
+            contact.set_phone(normalised)
+            changed["phone"] = crypto.mask_phone(normalised)
+            update_fields += ["phone_enc", "phone_bidx"]
+        if is_guardian is not None and is_guardian != contact.is_guardian:
+            contact.is_guardian = is_guardian
+            changed["guardian"] = is_guardian
+            update_fields.append("is_guardian")
+        if is_emergency is not None and is_emergency != contact.is_emergency:
+            contact.is_emergency = is_emergency
+            changed["emergency"] = is_emergency
+            update_fields.append("is_emergency")
+        if update_fields:
+            contact.save(update_fields=[*update_fields, "updated_at"])
+            audit_record(
+                actor=actor,
+                action="elder.contact_update",
+                obj=elder,
+                region=elder.residence_region,
+                detail={"contact": contact.pk, "changes": changed},
+            )
+    return contact
+
+
+def contact_remove(*, contact: ElderContact, actor, reason: str) -> str:
+    """Remove a contact. Returns "deleted", or "ended" when a consent names this contact as the guardian.
+
+    A consent given by a guardian must keep saying who gave it, so such a contact is not deleted:
+    it is marked ended (no longer a guardian to choose, no longer called in an emergency, phone erased).
+    """
+    _require(actor, "elder.update")
+    reason = clean_text(reason, field_name="reason", max_length=255)
+    if len(reason) < 2:
+        raise DomainError(_("State the reason."), field="reason", code="required")
+    with transaction.atomic():
+        elder, contact = _contact_locked(actor, contact)
+        named_in_consent = ElderConsent.objects.filter(guardian=contact).exists()
+        detail = {"contact": contact.pk, "guardian": contact.is_guardian, "phone": contact.phone_masked}
+        if named_in_consent:
+            contact.ended_on = timezone.localdate()
+            contact.is_emergency = False
+            contact.set_phone("")
+            contact.save(update_fields=["ended_on", "is_emergency", "phone_enc", "phone_bidx", "updated_at"])
+            outcome = "ended"
+        else:
+            contact.delete()
+            outcome = "deleted"
+        audit_record(
+            actor=actor,
+            action="elder.contact_remove",
+            obj=elder,
+            region=elder.residence_region,
+            purpose=reason,
+            detail={**detail, "outcome": outcome},
+        )
+    return outcome
+
+
 def consent_record(*, elder: Elder, actor, kind: str, granted: bool, given_on: date, guardian: ElderContact | None = None) -> ElderConsent:
     """A new dated decision. For an elder with dementia (失智) the guardian gives it, and must be named."""
     _require(actor, "elder.update")
@@ -404,7 +511,7 @@ def consent_record(*, elder: Elder, actor, kind: str, granted: bool, given_on: d
         raise DomainError(_("Enter the date it was given (not in the future)."), field="given_on")
     with transaction.atomic():
         elder = Elder.objects.select_for_update().get(pk=elder.pk)
-        if guardian is not None and (guardian.elder_id != elder.pk or not guardian.is_guardian):
+        if guardian is not None and (guardian.elder_id != elder.pk or not guardian.is_guardian or guardian.ended_on is not None):
             raise DomainError(_("Choose one of this elder's guardians."), field="guardian")
         if Category.DEMENTIA in open_categories(elder) and guardian is None:
             raise DomainError(_("For an elder with dementia, the guardian gives consent: choose the guardian."), field="guardian")

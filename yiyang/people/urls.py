@@ -20,6 +20,8 @@ urlpatterns = [
     path("<int:elder_id>/status/", views.elder_status, name="elder_status"),
     path("<int:elder_id>/categories/", views.elder_categories, name="elder_categories"),
     path("<int:elder_id>/contacts/", views.elder_contact_add, name="elder_contact_add"),
+    path("<int:elder_id>/contacts/<int:contact_id>/", views.elder_contact_update, name="elder_contact_update"),
+    path("<int:elder_id>/contacts/<int:contact_id>/remove/", views.elder_contact_remove, name="elder_contact_remove"),
     path("<int:elder_id>/consents/", views.elder_consent, name="elder_consent"),
     path("<int:elder_id>/transfer/", views.elder_transfer, name="elder_transfer"),
 ]

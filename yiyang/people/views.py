@@ -169,7 +169,8 @@ def _detail_context(request: HttpRequest, elder, **extra) -> dict:
         "elder": elder,
         "categories": elder.categories.all(),
         "open_categories": [c.category for c in elder.categories.all() if c.ended is None],
-        "contacts": elder.contacts.all(),
+        "contacts": elder.contacts.filter(ended_on__isnull=True),
+        "former_contacts": elder.contacts.filter(ended_on__isnull=False),
         "consents": ops.consents_in_force(elder),
         "status_changes": elder.status_changes.select_related("actor"),
         "transfers": elder.transfers.select_related("from_region", "to_region"),
@@ -411,6 +412,53 @@ def elder_contact_add(request: HttpRequest, elder_id: int) -> HttpResponse:
             phone=p.get("phone", ""),
             is_guardian=bool(p.get("is_guardian")),
         ),
+    )
+
+
+def _contact_action(request: HttpRequest, elder_id: int, contact_id: int, action) -> HttpResponse:
+    """Like _post_action for one contact; an error is shown next to that contact's form fields."""
+    _need(request, "elder.update")
+    elder = _elder_or_404(request, elder_id)
+    contact = elder.contacts.filter(pk=contact_id, ended_on__isnull=True).first()
+    if contact is None:
+        raise Http404
+    try:
+        action(contact)
+    except DomainError as exc:
+        if exc.status in (403, 404):
+            raise Http404
+        context = _detail_context(request, elder, contact_error=exc, error_contact=contact.pk, contact_values=request.POST)
+        return render(request, "people/elder_detail.html", context, status=exc.status)
+    messages.success(request, _("Saved."))
+    return redirect("people:elder_detail", elder.pk)
+
+
+@login_required
+@require_POST
+def elder_contact_update(request: HttpRequest, elder_id: int, contact_id: int) -> HttpResponse:
+    p = request.POST
+    return _contact_action(
+        request,
+        elder_id,
+        contact_id,
+        lambda c: ops.contact_update(
+            contact=c,
+            actor=request.user,
+            name=p.get("name", ""),
+            relation=p.get("relation", ""),
+            # The clear phone is never put back into the page: empty keeps it, the checkbox removes it.
+            phone="" if p.get("clear_phone") else (p.get("phone", "").strip() or None),
+            is_guardian=bool(p.get("is_guardian")),
+            is_emergency=bool(p.get("is_emergency")),
+        ),
+    )
+
+
+@login_required
+@require_POST
+def elder_contact_remove(request: HttpRequest, elder_id: int, contact_id: int) -> HttpResponse:
+    return _contact_action(
+        request, elder_id, contact_id, lambda c: ops.contact_remove(contact=c, actor=request.user, reason=request.POST.get("reason", ""))
     )
 
 
