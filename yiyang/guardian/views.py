@@ -77,7 +77,7 @@ def _render_detail(request: HttpRequest, alert, *, form: str = "", errors: dict 
     elder = alert.elder
     contacts, family, last_position = [], [], None
     if elder is not None:
-        contacts = list(elder.contacts.all()) if hasattr(elder, "contacts") else []
+        contacts = list(elder.contacts.filter(ended_on__isnull=True)) if hasattr(elder, "contacts") else []
         family = list(elder.user_links.exclude(relation="self").select_related("user"))
         last_position = Position.objects.filter(elder_id=elder.pk).order_by("-at").first()
     positions = alert.detail.get("positions", [])
