@@ -20,6 +20,34 @@ def django_db_setup(django_db_setup, django_db_blocker):
         regions_load_lishui()
 
 
+def _restore_reference_data() -> None:
+    """Put back what every database starts with (regions; the plan's tables from its data migration)."""
+    from yiyang.plan.loading import load_plans
+    from yiyang.plan.models import Indicator, KeyProject, MajorTask, Plan
+    from yiyang.regions.models import Region
+    from yiyang.regions.operations import regions_load_lishui
+
+    if not Region.objects.exists():
+        regions_load_lishui()
+    if not Indicator.objects.exists():
+        load_plans(Plan=Plan, Indicator=Indicator, MajorTask=MajorTask, KeyProject=KeyProject)
+
+
+@pytest.fixture(autouse=True)
+def _reference_data_survives_transactional_tests(request, django_db_blocker):
+    """A transactional test ends with a flush that empties every table, reference data included.
+
+    This fixture is set up before the test's database fixtures, so its teardown runs after the flush:
+    whatever test comes next, in whatever order, finds the regions and the plan again.
+    """
+    yield
+    marker = request.node.get_closest_marker("django_db")
+    transactional = bool(marker and marker.kwargs.get("transaction")) or {"transactional_db", "live_server"} & set(request.fixturenames)
+    if transactional:
+        with django_db_blocker.unblock():
+            _restore_reference_data()
+
+
 @pytest.fixture(autouse=True)
 def _fast_hashing(settings):
     # Argon2 is the production hasher (tested in tests/accounts); tests log in hundreds of times.
