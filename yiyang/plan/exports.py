@@ -132,7 +132,7 @@ def gaps(rows: list[IndicatorRow], tasks: list[MajorTask], projects: list[KeyPro
         a = r.assessment
         if a.status == "off_track":
             out.append(
-                _("Indicator %(no)s (%(name)s) is off track: projected %(p)s against the target \u201c%(t)s\u201d.")
+                _("Indicator %(no)s (%(name)s) is off track: projected %(p)s against the target “%(t)s”.")
                 % {"no": r.indicator.no, "name": r.indicator.name, "p": fmt_number(a.projected, 2), "t": r.indicator.target_text}
             )
         elif a.status == "no_data" and r.applies:
