@@ -40,9 +40,14 @@ def _reference_data_survives_transactional_tests(request, django_db_blocker):
     This fixture is set up before the test's database fixtures, so its teardown runs after the flush:
     whatever test comes next, in whatever order, finds the regions and the plan again.
     """
-    yield
     marker = request.node.get_closest_marker("django_db")
     transactional = bool(marker and marker.kwargs.get("transaction")) or {"transactional_db", "live_server"} & set(request.fixturenames)
+    if transactional:
+        # Whichever of this fixture and the flush tears down first, the data is there before and after.
+        request.getfixturevalue("django_db_setup")
+        with django_db_blocker.unblock():
+            _restore_reference_data()
+    yield
     if transactional:
         with django_db_blocker.unblock():
             _restore_reference_data()
