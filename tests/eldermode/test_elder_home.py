@@ -118,3 +118,53 @@ def test_call_me_back_reaches_the_hotline_once_and_is_closed_there(client, perso
     waiting.refresh_from_db()
     assert waiting.status == "done" and waiting.handled_by == personas["operator"]
     assert client.post("/care/callbacks/", {"request": waiting.pk, "note": "again"}).status_code == 409
+
+
+def _contact_with_phone(elder, phone="13857812345"):
+    from yiyang.people.models import ElderContact
+
+    contact = ElderContact(elder=elder, name="张晓梅", relation=ElderContact.Relation.values[0])
+    contact.set_phone(phone)
+    contact.save()
+    return contact
+
+
+def test_home_masks_the_family_number_and_dialling_it_is_logged(client, personas, elders):
+    from yiyang.audit.models import AuditEvent
+
+    elder = elders["liandu"]
+    contact = _contact_with_phone(elder)
+    client.force_login(personas["elder"])
+    home = client.get("/care/").content.decode()
+    assert "13857812345" not in home and "138****2345" in home
+    call_url = f"/care/call/{contact.pk}/?elder={elder.pk}"
+    assert call_url in home.replace("&amp;", "&")
+    assert not AuditEvent.objects.filter(action="elder.contact_dial").exists()
+    page = client.get(call_url).content.decode()
+    assert 'href="tel:13857812345"' in page
+    event = AuditEvent.objects.get(action="elder.contact_dial")
+    assert event.actor == personas["elder"] and event.object_id == str(elder.pk)
+    assert event.detail == {"field": "contact_phone", "contact": contact.pk}
+
+
+def test_dialling_another_elders_contact_is_404_and_logs_nothing(client, personas, elders):
+    from yiyang.audit.models import AuditEvent
+
+    stranger_contact = _contact_with_phone(elders["qingtian"])
+    client.force_login(personas["family"])
+    assert client.get(f"/care/call/{stranger_contact.pk}/").status_code == 404
+    assert client.get(f"/care/call/{stranger_contact.pk}/?elder={elders['qingtian'].pk}").status_code == 404
+    client.force_login(personas["operator"])
+    assert client.get(f"/care/call/{stranger_contact.pk}/").status_code == 404
+    assert not AuditEvent.objects.filter(action="elder.contact_dial").exists()
+
+
+def test_help_sent_shows_numbers_at_once_and_logs_each(client, personas, elders):
+    from yiyang.audit.models import AuditEvent
+
+    elder = elders["liandu"]
+    _contact_with_phone(elder)
+    client.force_login(personas["elder"])
+    page = client.get(f"/care/help/sent/?elder={elder.pk}").content.decode()
+    assert 'href="tel:13857812345"' in page
+    assert AuditEvent.objects.filter(action="elder.contact_dial", actor=personas["elder"]).count() == 1

@@ -10,6 +10,7 @@ urlpatterns = [
     path("orders/<int:order_id>/", views.care_order_done, name="order_done"),
     path("help/", views.care_help, name="help"),
     path("help/sent/", views.care_help_sent, name="help_sent"),
+    path("call/<int:contact_id>/", views.care_call, name="call"),
     path("callback/", views.care_callback, name="callback"),
     path("callbacks/", views.callbacks, name="callbacks"),
 ]

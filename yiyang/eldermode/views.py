@@ -155,7 +155,29 @@ def care_help_sent(request: HttpRequest) -> HttpResponse:
     elder = _elder_or_404(request)
     if elder is None:
         raise Http404
-    return render(request, "eldermode/help_sent.html", {"elder": elder, "facts": queries.home_facts(elder)})
+    from yiyang.people.operations import contact_phone_for_dialling
+
+    # In an emergency every tap counts, so the numbers are shown at once; each reveal is still logged.
+    facts = queries.home_facts(elder)
+    dial = [
+        (c, contact_phone_for_dialling(elder=elder, contact=c, actor=request.user, purpose="call family after pressing help"))
+        for c in facts.contacts
+        if c.phone_enc
+    ]
+    return render(request, "eldermode/help_sent.html", {"elder": elder, "dial": dial})
+
+
+@login_required
+def care_call(request: HttpRequest, contact_id: int) -> HttpResponse:
+    """The number to dial, large, behind one tap: showing it in clear is logged (see people.operations)."""
+    from yiyang.people.operations import contact_phone_for_dialling
+
+    elder = _elder_or_404(request)
+    contact = elder.contacts.filter(pk=contact_id).first() if elder else None
+    if contact is None or not contact.phone_enc:
+        raise Http404
+    phone = contact_phone_for_dialling(elder=elder, contact=contact, actor=request.user, purpose="call family from the elder's home screen")
+    return render(request, "eldermode/call.html", {"elder": elder, "contact": contact, "phone": phone})
 
 
 @login_required

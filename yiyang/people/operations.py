@@ -31,6 +31,7 @@ from yiyang.people.models import (
     ElderCategory,
     ElderConsent,
     ElderContact,
+    ElderLink,
     ElderStatus,
     ElderStatusChange,
     ElderTransfer,
@@ -570,6 +571,27 @@ def elder_unmask(*, elder: Elder, actor, field_name: str, purpose: str, contact:
         return elder.reveal_id_number()
     if field_name == "phone":
         return elder.reveal_phone()
+    return contact.reveal_phone()
+
+
+@sensitive_variables()
+def contact_phone_for_dialling(*, elder: Elder, contact: ElderContact, actor, purpose: str) -> str:
+    """Give an elder (or a family member linked to them) a family contact's number to dial.
+
+    The elder's own account needs no unmask permission for their own family, but every reveal in
+    clear is still logged, so the access log shows who saw which number and why."""
+    if contact.elder_id != elder.pk or not contact.phone_enc:
+        raise DomainError(_("Choose one of this elder's contacts."), field="contact")
+    if not ElderLink.objects.filter(user=actor, elder=elder).exists():
+        raise DomainError(_("Your role may not do this."), code="forbidden", status=403)
+    audit_record(
+        actor=actor,
+        action="elder.contact_dial",
+        obj=elder,
+        region=elder.residence_region,
+        purpose=purpose[:255],
+        detail={"field": "contact_phone", "contact": contact.pk},
+    )
     return contact.reveal_phone()
 
 
