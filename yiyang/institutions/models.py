@@ -2,6 +2,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from yiyang.core.models import TimeStampedModel
 
@@ -228,7 +229,7 @@ class InspectionDraw(TimeStampedModel):
 class InspectionResult(models.TextChoices):
     PASSED = "passed", _("Passed")
     RECTIFY = "rectify", _("Passed with fixes required")
-    FAILED = "failed", _("Failed")
+    FAILED = "failed", pgettext_lazy("inspection result", "Failed")
 
 
 class InspectionStatus(models.TextChoices):

@@ -3,6 +3,7 @@ from datetime import date
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from yiyang.core.models import TimeStampedModel
 
@@ -23,7 +24,7 @@ class Gender(models.TextChoices):
 
 
 class ElderStatus(models.TextChoices):
-    ACTIVE = "active", _("Active")
+    ACTIVE = "active", pgettext_lazy("elder status", "Active")
     DECEASED = "deceased", _("Deceased")
     MOVED_AWAY = "moved_away", _("Moved away")
 

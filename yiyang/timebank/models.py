@@ -11,6 +11,7 @@ from datetime import date
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from yiyang.core.models import TimeStampedModel
 from yiyang.people.models import age_on
@@ -84,7 +85,7 @@ class HourAccount(LedgerAccount):
 class HourSource(models.TextChoices):
     SERVICE = "service", _("Service through an order")
     CLAIM = "claim", _("Confirmed claim")
-    TRANSFER = "transfer", _("Transfer")
+    TRANSFER = "transfer", pgettext_lazy("time bank", "Transfer")
     REDEMPTION = "redemption", _("Redemption")
     CORRECTION = "correction", _("Correction")
 

@@ -2,6 +2,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from yiyang.core.models import TimeStampedModel
 
@@ -91,7 +92,7 @@ class Health(models.TextChoices):
 
 class Mood(models.TextChoices):
     GOOD = "good", _("Good")
-    LOW = "low", _("Low")
+    LOW = "low", pgettext_lazy("mood", "Low")
     DISTRESSED = "distressed", _("Distressed")
 
 
