@@ -906,11 +906,16 @@ def devices_check_offline(*, now: datetime | None = None) -> dict[str, int]:
 
 
 def elders_check_inactivity(*, now: datetime | None = None) -> int:
-    """No door or motion event for N hours at an elder living alone raises a high alert."""
+    """No door or motion event for N hours of daytime at an elder living alone raises a high alert.
+
+    Only the local daytime window (GUARDIAN_INACTIVITY_DAYTIME, default 07:00-21:00) counts toward N:
+    a quiet night is sleep, not an emergency.
+    """
     from yiyang.people.models import Elder, ElderStatus, LivingArrangement
 
     now = now or timezone.now()
     default = ElderWatch._meta.get_field("inactivity_minutes").default
+    daytime = zones.parse_window(settings.GUARDIAN_INACTIVITY_DAYTIME)
     rows = (
         Device.objects.filter(is_active=True, device_type__in=[DeviceType.DOOR, DeviceType.MOTION])
         .filter(elder__living_arrangement=LivingArrangement.ALONE, elder__status=ElderStatus.ACTIVE)
@@ -922,12 +927,15 @@ def elders_check_inactivity(*, now: datetime | None = None) -> int:
     for row in rows:
         last = row["last"] or row["since"]
         minutes = limits.get(row["elder_id"], default)
-        if last >= now - timedelta(minutes=minutes):
+        if last > now - timedelta(minutes=minutes):
+            continue  # not even N minutes of wall-clock time: no need to count the daytime
+        quiet_daytime = zones.window_minutes_between(last, now, daytime)
+        if quiet_daytime < minutes:
             continue
         with transaction.atomic():
             device = Device.objects.get(pk=row["device_id"])
             elder = Elder.objects.select_related("residence_region").get(pk=row["elder_id"])
-            ref = {"last_movement": last.isoformat(), "threshold_minutes": minutes}
+            ref = {"last_movement": last.isoformat(), "threshold_minutes": minutes, "quiet_daytime_minutes": round(quiet_daytime)}
             _alert, opened = alert_raise(  # an open alert is not re-appended on every run of the check
                 kind=AlertKind.INACTIVITY, key=f"elder:{elder.pk}:inactivity", elder=elder, device=device, at=now, now=now, ref=ref
             )

@@ -1,7 +1,7 @@
 """Safe-zone geometry in WGS-84: great-circle distance for circles, shapely for polygons."""
 
 import math
-from datetime import datetime, time
+from datetime import datetime, time, timedelta
 
 from django.utils import timezone
 from shapely.geometry import Point, Polygon
@@ -56,3 +56,35 @@ def inside_any(zones, lat: float, lon: float, moment: datetime) -> bool | None:
     if not applicable:
         return None
     return any(contains(z, lat, lon) for z in applicable)
+
+
+def parse_window(text: str) -> tuple[time, time]:
+    """"HH:MM-HH:MM" -> (from, until); equal ends mean the whole day."""
+    try:
+        start, end = (part.strip() for part in text.split("-"))
+        return time.fromisoformat(start), time.fromisoformat(end)
+    except ValueError as exc:
+        raise ValueError(f"a window is 'HH:MM-HH:MM', not {text!r}") from exc
+
+
+def window_minutes_between(start: datetime, end: datetime, window: tuple[time, time]) -> float:
+    """Minutes of [start, end) that fall inside the daily local-time window (which may wrap midnight)."""
+    if end <= start:
+        return 0.0
+    w_from, w_until = window
+    if w_from == w_until:
+        return (end - start).total_seconds() / 60
+    tz = timezone.get_current_timezone()
+    local_start, local_end = timezone.localtime(start, tz), timezone.localtime(end, tz)
+    total = 0.0
+    # The window opening on the day before the start covers the early hours when it wraps midnight.
+    day = local_start.date() - timedelta(days=1)
+    while day <= local_end.date():
+        opens = timezone.make_aware(datetime.combine(day, w_from), tz)
+        closes_day = day if w_from < w_until else day + timedelta(days=1)
+        closes = timezone.make_aware(datetime.combine(closes_day, w_until), tz)
+        overlap = (min(closes, end) - max(opens, start)).total_seconds()
+        if overlap > 0:
+            total += overlap / 60
+        day += timedelta(days=1)
+    return total
