@@ -1,6 +1,6 @@
 """Inactivity counts daytime only: a quiet night is sleep, not an alarm (GUARDIAN_INACTIVITY_DAYTIME)."""
 
-from datetime import datetime, time, timedelta
+from datetime import datetime, time
 
 import pytest
 from django.utils import timezone

@@ -59,7 +59,7 @@ def inside_any(zones, lat: float, lon: float, moment: datetime) -> bool | None:
 
 
 def parse_window(text: str) -> tuple[time, time]:
-    """"HH:MM-HH:MM" -> (from, until); equal ends mean the whole day."""
+    """ "HH:MM-HH:MM" -> (from, until); equal ends mean the whole day."""
     try:
         start, end = (part.strip() for part in text.split("-"))
         return time.fromisoformat(start), time.fromisoformat(end)
