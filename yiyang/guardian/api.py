@@ -345,22 +345,21 @@ def alert_resolve(request: HttpRequest, alert_id: int, data: ResolveIn):
 
 
 class VisitFollowupIn(Schema):
-    visit_id: int
     need: str = Field(description="the need found, one of the visit needs (visits.Need): meal, cleaning, medical, ...")
     severity: Severity = Severity.MEDIUM
     note: str = Field("", max_length=500)
 
 
 @router.post(
-    "/alerts/from-visit",
+    "/visits/{visit_id}/follow-up-alert",
     response={201: AlertOut, 400: ErrorOut, 404: ErrorOut, 409: ErrorOut},
     summary="Open a follow-up alert for a need found on a monthly visit (escalates like any alert)",
 )
-def alert_from_visit(request: HttpRequest, data: VisitFollowupIn):
+def alert_from_visit(request: HttpRequest, visit_id: int, data: VisitFollowupIn):
     require(request, "visit.record")
     from yiyang.visits.queries import visits_visible_to
 
-    visit = visits_visible_to(request.auth).filter(pk=data.visit_id).first()
+    visit = visits_visible_to(request.auth).filter(pk=visit_id).first()
     if visit is None:
         raise Http404
     alert = ops.alert_open_from_visit(visit=visit, need=data.need, severity=data.severity, note=data.note, actor=request.auth)

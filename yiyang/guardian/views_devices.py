@@ -108,8 +108,10 @@ def _field_error(exc: DomainError) -> tuple[str, str]:
     """The operation's messages start with the API field name ("serial: ..."); the page shows the rest beside the field."""
     field = exc.field or "form"
     message = exc.message
-    prefix = f"{field}: "
-    return field, message[len(prefix) :] if message.startswith(prefix) else message
+    for prefix in (f"{field}: ", f"{field}："):
+        if message.startswith(prefix):
+            return field, message[len(prefix) :].strip()
+    return field, message
 
 
 @login_required
