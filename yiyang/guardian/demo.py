@@ -50,7 +50,9 @@ def demo_guardian(*, worker, elders) -> int:
         if elder is None or Device.objects.filter(serial=serial).exists():
             continue
         _home(elder)
-        device_register(elder=elder, device_type=kind, serial=serial, install_location=where, report_interval_seconds=interval, actor=worker)
+        device_register(
+            elder=elder, device_type=kind, serial=serial, install_location=where, report_interval_seconds=interval, actor=worker
+        )
         made += 1
         if kind == DeviceType.BRACELET and not SafeZone.objects.filter(elder=elder).exists():
             lat, lon = _home(elder)
