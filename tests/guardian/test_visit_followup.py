@@ -92,3 +92,5 @@ def test_it_appears_on_the_console(client, visit, personas):
     alert = alert_open_from_visit(visit=visit, need="medical", actor=personas["worker"])
     client.force_login(personas["operator"])
     assert f'data-alert-id="{alert.pk}"' in client.get("/guardian/console/alerts/").content.decode()
+    page = client.get(f"/guardian/alerts/{alert.pk}/").content.decode()
+    assert f"/visits/elder/{visit.elder_id}/" in page and visit.visited_on.isoformat() in page
