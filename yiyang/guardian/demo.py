@@ -25,7 +25,7 @@ DEMO_DEVICES = [
 ]
 
 
-def _home(elder) -> tuple[float, float]:
+def _home(elder, actor) -> tuple[float, float]:
     """The elder's home in WGS-84; demo elders without one get a point near their township's."""
     if elder.lat is not None and elder.lng is not None:
         return elder.lat, elder.lng
@@ -35,7 +35,9 @@ def _home(elder) -> tuple[float, float]:
     base = (region.lat, region.lng) if region is not None else (28.4517, 119.9219)
     # A few hundred metres from the township's point, different per elder.
     home = (round(base[0] + 0.002 + (elder.pk % 7) * 0.0004, 6), round(base[1] + 0.002 - (elder.pk % 5) * 0.0004, 6))
-    type(elder).objects.filter(pk=elder.pk).update(lat=home[0], lng=home[1])
+    from yiyang.people.operations import elder_update
+
+    elder_update(elder=elder, actor=actor, changes={"lat": home[0], "lng": home[1]}, reason="demo data: home location")
     elder.lat, elder.lng = home
     return home
 
@@ -49,13 +51,13 @@ def demo_guardian(*, worker, elders) -> int:
         elder = by_name.get(name)
         if elder is None or Device.objects.filter(serial=serial).exists():
             continue
-        _home(elder)
+        _home(elder, worker)
         device_register(
             elder=elder, device_type=kind, serial=serial, install_location=where, report_interval_seconds=interval, actor=worker
         )
         made += 1
         if kind == DeviceType.BRACELET and not SafeZone.objects.filter(elder=elder).exists():
-            lat, lon = _home(elder)
+            lat, lon = _home(elder, worker)
             safezone_create(elder=elder, name="家附近", shape="circle", center_lat=lat, center_lon=lon, radius_m=400, actor=worker)
             # The village (a square of about 900 m around home), only in the daytime: a walk to the market is fine.
             d = 0.004
