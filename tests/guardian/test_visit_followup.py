@@ -93,4 +93,6 @@ def test_it_appears_on_the_console(client, visit, personas):
     client.force_login(personas["operator"])
     assert f'data-alert-id="{alert.pk}"' in client.get("/guardian/console/alerts/").content.decode()
     page = client.get(f"/guardian/alerts/{alert.pk}/").content.decode()
-    assert f"/visits/elder/{visit.elder_id}/" in page and visit.visited_on.isoformat() in page
+    assert visit.visited_on.isoformat() in page and f"/visits/elder/{visit.elder_id}/" not in page, "operators do not see visits"
+    client.force_login(personas["worker"])
+    assert f"/visits/elder/{visit.elder_id}/" in client.get(f"/guardian/alerts/{alert.pk}/").content.decode()
