@@ -222,6 +222,9 @@ GUARDIAN_POSITION_RETENTION_DAYS = env_int("YIYANG_GUARDIAN_POSITION_RETENTION_D
 GUARDIAN_SILENCE_MINUTES = env_int("YIYANG_GUARDIAN_SILENCE_MINUTES", 10)
 GUARDIAN_WORKER_STALL_MINUTES = env_int("YIYANG_GUARDIAN_WORKER_STALL_MINUTES", 3)
 GUARDIAN_OFFLINE_FLOOD_THRESHOLD = env_int("YIYANG_GUARDIAN_OFFLINE_FLOOD_THRESHOLD", 20)
+# Only these local hours count toward the inactivity threshold ("HH:MM-HH:MM"; may wrap midnight;
+# "00:00-00:00" = all day): an elder asleep at night is not an elder who has stopped moving.
+GUARDIAN_INACTIVITY_DAYTIME = env("YIYANG_GUARDIAN_INACTIVITY_DAYTIME", "07:00-21:00")
 
 # Home care: visit verification and audit thresholds (see yiyang/homecare/operations.py).
 YIYANG_CHECKIN_MAX_METERS = env_int("YIYANG_CHECKIN_MAX_METERS", 5000)

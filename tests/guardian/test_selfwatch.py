@@ -1,6 +1,6 @@
 """Periodic checks: offline devices (and the folding of an outage's flood), inactivity, self-watch, retention."""
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from django.utils import timezone
@@ -61,12 +61,14 @@ def test_inactivity_at_an_elder_living_alone(make_device, personas):
     ElderWatch.objects.create(elder=alone, inactivity_minutes=120)
     door = make_device(alone, "door")
     make_device(with_family, "motion")
-    events_ingest(messages=[door.incoming("door", at=timezone.now() - timedelta(minutes=100))])
-    assert elders_check_inactivity() == 0
-    assert elders_check_inactivity(now=timezone.now() + timedelta(minutes=30)) == 1
+    # Daytime (only daytime counts toward the threshold: tests/guardian/test_inactivity_daytime.py).
+    noon = timezone.make_aware(datetime(2026, 6, 10, 12, 0))
+    events_ingest(messages=[door.incoming("door", at=noon - timedelta(minutes=100))], now=noon)
+    assert elders_check_inactivity(now=noon) == 0
+    assert elders_check_inactivity(now=noon + timedelta(minutes=30)) == 1
     alert = Alert.objects.get()
     assert (alert.kind, alert.severity, alert.elder) == (AlertKind.INACTIVITY, Severity.HIGH, alone)
-    assert elders_check_inactivity(now=timezone.now() + timedelta(minutes=40)) == 0, "one alert while it lasts"
+    assert elders_check_inactivity(now=noon + timedelta(minutes=40)) == 0, "one alert while it lasts"
     events_ingest(messages=[door.incoming("motion")])
     assert alert.timeline.filter(kind=TimelineKind.MOVEMENT).exists()
 

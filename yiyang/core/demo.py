@@ -177,6 +177,10 @@ def demo_setup(*, password: str, reset_passwords: bool) -> list[DemoAccount]:
     demo_institutions(officer=city_officer, inspectors=demo_inspectors())
     demo_assessments(assessor=User.objects.get(username="assessor"))
     demo_visits(worker=User.objects.get(username="worker"), officer=city_officer)
+    # Silver Guardian: devices in a few demo elders' homes (the demo's simulator makes them report).
+    from yiyang.guardian.demo import demo_guardian
+
+    demo_guardian(worker=city_officer, elders=elders)
     # The plan cockpit's computed indicators, so its pages have this month's numbers at once.
     from yiyang.plan.operations import snapshot_due
 

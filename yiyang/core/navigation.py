@@ -44,6 +44,7 @@ NAV: list[NavItem] = [
     NavItem("institutions:inspections", _("Inspections"), "inspection.view", _("Double-random inspections, findings and re-checks")),
     NavItem("regions:region_list", _("Regions"), "region.view", _("The administrative divisions the platform serves")),
     NavItem("guardian:console", _("Alarm console"), "guardian.console", _("Silver Guardian: open device alarms, live")),
+    NavItem("guardian:device_list", _("Guardian devices"), "guardian.device.view", _("Silver Guardian: register devices, draw safe zones")),
     NavItem("accounts:tokens", _("API tokens"), "token.manage", _("Create and revoke tokens for the JSON API")),
     NavItem("api:openapi-view", _("API docs"), "token.manage", _("The JSON API, described and tryable")),
 ]

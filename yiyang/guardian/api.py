@@ -11,7 +11,7 @@ from yiyang.core.api_auth import require
 from yiyang.core.errors import DomainError
 from yiyang.guardian import operations as ops
 from yiyang.guardian.models import UNRESOLVED, AlertState, Channel, DeviceType, Outcome, SafeZone, Severity
-from yiyang.guardian.queries import alert_for, alerts_visible_to, devices_visible_to
+from yiyang.guardian.queries import alert_for, alerts_visible_to, device_for, devices_visible_to, zone_for, zones_visible_to
 from yiyang.people.queries import elder_for
 from yiyang.regions.queries import region_by_code
 
@@ -176,6 +176,70 @@ def zone_create(request: HttpRequest, data: ZoneIn):
     return Status(201, zone)
 
 
+class DeviceUpdateIn(Schema):
+    install_location: str = Field("", max_length=128)
+    report_interval_seconds: int = Field(ge=10, le=7 * 86400)
+    is_active: bool = True
+
+
+def _device(request, device_id: int):
+    device = device_for(request.auth, device_id)
+    if device is None:
+        raise Http404
+    return device
+
+
+@router.patch("/devices/{device_id}", response={200: DeviceOut, 400: ErrorOut, 404: ErrorOut}, summary="Change a device's installation or interval")
+def device_update(request: HttpRequest, device_id: int, data: DeviceUpdateIn):
+    require(request, "guardian.device.manage")
+    return ops.device_update(device=_device(request, device_id), actor=request.auth, **data.dict())
+
+
+@router.post(
+    "/devices/{device_id}/rotate-secret",
+    response={200: DeviceCreatedOut, 404: ErrorOut},
+    summary="Issue a new device secret (shown once); the old one stops working",
+)
+def device_rotate_secret(request: HttpRequest, device_id: int):
+    require(request, "guardian.device.manage")
+    device, secret = ops.device_rotate_secret(device=_device(request, device_id), actor=request.auth)
+    device.secret = secret  # not stored in clear: only on this response
+    return device
+
+
+@router.get("/zones", response=list[ZoneOut], summary="Active safe zones of the elders you may see")
+def zone_list(request: HttpRequest, elder_id: int | None = None):
+    require(request, "guardian.device.view")
+    zones = zones_visible_to(request.auth).order_by("elder_id", "pk")
+    if elder_id is not None:
+        zones = zones.filter(elder_id=elder_id)
+    return list(zones[:500])
+
+
+class ZoneUpdateIn(ZoneIn):
+    elder_id: int | None = Field(None, description="ignored: a zone stays with its elder")
+
+
+def _zone(request, zone_id: int):
+    zone = zone_for(request.auth, zone_id)
+    if zone is None:
+        raise Http404
+    return zone
+
+
+@router.put("/zones/{zone_id}", response={200: ZoneOut, 400: ErrorOut, 404: ErrorOut, 409: ErrorOut}, summary="Redraw a safe zone")
+def zone_update(request: HttpRequest, zone_id: int, data: ZoneUpdateIn):
+    require(request, "guardian.device.manage")
+    return ops.safezone_update(zone=_zone(request, zone_id), actor=request.auth, **data.dict(exclude={"elder_id"}))
+
+
+@router.delete("/zones/{zone_id}", response={204: None, 404: ErrorOut, 409: ErrorOut}, summary="Remove a safe zone")
+def zone_remove(request: HttpRequest, zone_id: int):
+    require(request, "guardian.device.manage")
+    ops.safezone_remove(zone=_zone(request, zone_id), actor=request.auth)
+    return Status(204, None)
+
+
 # Alerts ---------------------------------------------------------------------------------------
 
 
@@ -278,6 +342,28 @@ def alert_action(request: HttpRequest, alert_id: int, data: ActionIn):
 def alert_resolve(request: HttpRequest, alert_id: int, data: ResolveIn):
     require(request, "guardian.alert.handle")
     return ops.alert_resolve(alert=_alert(request, alert_id), actor=request.auth, outcome=data.outcome, note=data.note)
+
+
+class VisitFollowupIn(Schema):
+    need: str = Field(description="the need found, one of the visit needs (visits.Need): meal, cleaning, medical, ...")
+    severity: Severity = Severity.MEDIUM
+    note: str = Field("", max_length=500)
+
+
+@router.post(
+    "/visits/{visit_id}/follow-up-alert",
+    response={201: AlertOut, 400: ErrorOut, 404: ErrorOut, 409: ErrorOut},
+    summary="Open a follow-up alert for a need found on a monthly visit (escalates like any alert)",
+)
+def alert_from_visit(request: HttpRequest, visit_id: int, data: VisitFollowupIn):
+    require(request, "visit.record")
+    from yiyang.visits.queries import visits_visible_to
+
+    visit = visits_visible_to(request.auth).filter(pk=visit_id).first()
+    if visit is None:
+        raise Http404
+    alert = ops.alert_open_from_visit(visit=visit, need=data.need, severity=data.severity, note=data.note, actor=request.auth)
+    return Status(201, alert)
 
 
 # Escalation policy ----------------------------------------------------------------------------

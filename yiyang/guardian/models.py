@@ -166,6 +166,8 @@ class AlertKind(models.TextChoices):
     OFFLINE = "offline", _("Device offline")
     LOW_BATTERY = "low_battery", _("Low battery")
     TAMPER = "tamper", _("Strap removed / tampering")
+    # Opened by a person: a need found on a monthly visit that someone must follow up.
+    VISIT_FOLLOWUP = "visit_followup", _("Visit follow-up")
     # Operational alerts about the chain itself (no elder).
     INGESTION_SILENCE = "ingestion_silence", _("No device messages arriving")
     WORKER_STALL = "worker_stall", _("Task worker stalled")

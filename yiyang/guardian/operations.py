@@ -795,6 +795,56 @@ def device_register(
     return device, secret
 
 
+# A zone is drawn around the elder's life: a vertex or centre further than this from home is a typing slip.
+ZONE_MAX_DISTANCE_FROM_HOME_M = 20_000
+
+
+def _zone_checked(*, elder, name: str, shape: str, center_lat, center_lon, radius_m, polygon, active_from, active_until) -> dict:
+    """Validate a safe zone's fields (naming the field at fault); returns them cleaned."""
+    if not (name or "").strip():
+        raise DomainError(_("name: this field is required."), field="name")
+    if shape == SafeZone.Shape.CIRCLE:
+        if center_lat is None or not -90 <= center_lat <= 90:
+            raise DomainError(_("center_lat: a latitude from -90 to 90."), field="center_lat")
+        if center_lon is None or not -180 <= center_lon <= 180:
+            raise DomainError(_("center_lon: a longitude from -180 to 180."), field="center_lon")
+        if radius_m is None or not 20 <= radius_m <= 50_000:
+            raise DomainError(_("radius_m: from 20 to 50,000 metres."), field="radius_m")
+        polygon = None
+        points = [(center_lat, center_lon)]
+        far_field = "center_lat"
+    elif shape == SafeZone.Shape.POLYGON:
+        if not zones.polygon_valid(polygon):
+            raise DomainError(_("polygon: at least three [longitude, latitude] points forming a simple shape."), field="polygon")
+        center_lat = center_lon = radius_m = None
+        points = [(float(p[1]), float(p[0])) for p in polygon]
+        far_field = "polygon"
+    else:
+        raise DomainError(_("shape: circle or polygon."), field="shape")
+    if elder.lat is not None and elder.lng is not None:
+        far = max(zones.distance_m(elder.lat, elder.lng, lat, lon) for lat, lon in points)
+        if far > ZONE_MAX_DISTANCE_FROM_HOME_M:
+            raise DomainError(
+                _("%(field)s: the zone is %(km)s km from the elder's home; it must be within %(max)s km (WGS-84 latitude, longitude).")
+                % {"field": far_field, "km": round(far / 1000, 1), "max": ZONE_MAX_DISTANCE_FROM_HOME_M // 1000},
+                field=far_field,
+            )
+    if (active_from is None) != (active_until is None):
+        raise DomainError(_("active_until: give both hours or neither."), field="active_until")
+    if active_from is not None and active_from == active_until:
+        raise DomainError(_("active_until: the end must differ from the start (leave both empty for all day)."), field="active_until")
+    return {
+        "name": name.strip()[:64],
+        "shape": shape,
+        "center_lat": center_lat,
+        "center_lon": center_lon,
+        "radius_m": radius_m,
+        "polygon": polygon,
+        "active_from": active_from,
+        "active_until": active_until,
+    }
+
+
 def safezone_create(
     *,
     elder,
@@ -808,38 +858,176 @@ def safezone_create(
     active_until=None,
     actor,
 ) -> SafeZone:
-    if not (name or "").strip():
-        raise DomainError(_("name: this field is required."), field="name")
-    if shape == SafeZone.Shape.CIRCLE:
-        if center_lat is None or not -90 <= center_lat <= 90:
-            raise DomainError(_("center_lat: a latitude from -90 to 90."), field="center_lat")
-        if center_lon is None or not -180 <= center_lon <= 180:
-            raise DomainError(_("center_lon: a longitude from -180 to 180."), field="center_lon")
-        if radius_m is None or not 20 <= radius_m <= 50_000:
-            raise DomainError(_("radius_m: from 20 to 50,000 metres."), field="radius_m")
-        polygon = None
-    elif shape == SafeZone.Shape.POLYGON:
-        if not zones.polygon_valid(polygon):
-            raise DomainError(_("polygon: at least three [longitude, latitude] points forming a simple shape."), field="polygon")
-        center_lat = center_lon = radius_m = None
-    else:
-        raise DomainError(_("shape: circle or polygon."), field="shape")
-    if (active_from is None) != (active_until is None):
-        raise DomainError(_("active_until: give both hours or neither."), field="active_until")
+    fields = _zone_checked(
+        elder=elder,
+        name=name,
+        shape=shape,
+        center_lat=center_lat,
+        center_lon=center_lon,
+        radius_m=radius_m,
+        polygon=polygon,
+        active_from=active_from,
+        active_until=active_until,
+    )
     with transaction.atomic():
-        zone = SafeZone.objects.create(
-            elder=elder,
-            name=name.strip()[:64],
-            shape=shape,
-            center_lat=center_lat,
-            center_lon=center_lon,
-            radius_m=radius_m,
-            polygon=polygon,
-            active_from=active_from,
-            active_until=active_until,
-        )
+        zone = SafeZone.objects.create(elder=elder, **fields)
         audit_record(actor=actor, action="guardian.zone.create", obj=zone, region=elder.residence_region)
     return zone
+
+
+def safezone_update(
+    *,
+    zone: SafeZone,
+    name: str,
+    shape: str,
+    center_lat: float | None = None,
+    center_lon: float | None = None,
+    radius_m: int | None = None,
+    polygon: list | None = None,
+    active_from=None,
+    active_until=None,
+    actor,
+) -> SafeZone:
+    """Redraw a zone. The next fix is judged against the new shape (ingestion reads zones per batch)."""
+    fields = _zone_checked(
+        elder=zone.elder,
+        name=name,
+        shape=shape,
+        center_lat=center_lat,
+        center_lon=center_lon,
+        radius_m=radius_m,
+        polygon=polygon,
+        active_from=active_from,
+        active_until=active_until,
+    )
+    with transaction.atomic():
+        zone = SafeZone.objects.select_for_update().select_related("elder__residence_region").get(pk=zone.pk)
+        if not zone.is_active:
+            raise StateConflict(_("This safe zone was removed; draw a new one."), field="zone")
+        before = {k: getattr(zone, k) for k in fields}
+        for k, v in fields.items():
+            setattr(zone, k, v)
+        zone.save(update_fields=[*fields, "updated_at"])
+        audit_record(
+            actor=actor,
+            action="guardian.zone.update",
+            obj=zone,
+            region=zone.elder.residence_region,
+            detail={"before": jsonable(before), "after": jsonable(fields)},
+        )
+    return zone
+
+
+def safezone_remove(*, zone: SafeZone, actor) -> SafeZone:
+    """A zone is deactivated, not deleted: the audit trail and past judgements keep their meaning."""
+    with transaction.atomic():
+        zone = SafeZone.objects.select_for_update().select_related("elder__residence_region").get(pk=zone.pk)
+        if not zone.is_active:
+            raise StateConflict(_("This safe zone was already removed."), field="zone")
+        zone.is_active = False
+        zone.save(update_fields=["is_active", "updated_at"])
+        audit_record(actor=actor, action="guardian.zone.remove", obj=zone, region=zone.elder.residence_region)
+    return zone
+
+
+def device_update(*, device: Device, install_location: str, report_interval_seconds: int, is_active: bool, actor) -> Device:
+    """Change where a device is installed, how often it reports, or take it out of service."""
+    try:
+        interval = int(report_interval_seconds)
+    except (TypeError, ValueError):
+        interval = 0
+    if not 10 <= interval <= 7 * 86400:
+        raise DomainError(_("report_interval_seconds: from 10 seconds to 7 days."), field="report_interval_seconds")
+    if len(install_location or "") > 128:
+        raise DomainError(_("install_location: at most 128 characters."), field="install_location")
+    now = timezone.now()
+    with transaction.atomic():
+        device = Device.objects.select_for_update().select_related("elder__residence_region").get(pk=device.pk)
+        changes = {}
+        for name, value in (("install_location", install_location or ""), ("report_interval_seconds", interval), ("is_active", is_active)):
+            if getattr(device, name) != value:
+                changes[name] = [getattr(device, name), value]
+                setattr(device, name, value)
+        if not changes:
+            return device
+        fields = [*changes, "updated_at"]
+        if "report_interval_seconds" in changes or ("is_active" in changes and is_active):
+            # The offline deadline follows the new interval from now (the device has not failed to report yet).
+            device.offline_after = now + timedelta(seconds=3 * interval)
+            device.is_offline = False
+            fields += ["offline_after", "is_offline"]
+        device.save(update_fields=fields)
+        audit_record(
+            actor=actor, action="guardian.device.update", obj=device, region=device.elder.residence_region, detail=jsonable(changes)
+        )
+    return device
+
+
+def device_rotate_secret(*, device: Device, actor) -> tuple[Device, str]:
+    """A new secret (signing key and MQTT password), shown once; the old one stops working at once."""
+    secret = crypto.new_device_secret()
+    with transaction.atomic():
+        device = Device.objects.select_for_update().select_related("elder__residence_region").get(pk=device.pk)
+        device.secret_encrypted = crypto.encrypt_secret(secret)
+        device.save(update_fields=["secret_encrypted", "updated_at"])
+        audit_record(actor=actor, action="guardian.device.rotate_secret", obj=device, region=device.elder.residence_region)
+    return device, secret
+
+
+def alert_open_from_visit(*, visit, need: str, severity: str = Severity.MEDIUM, note: str = "", actor) -> Alert:
+    """A need found on a monthly visit opens a follow-up alert in one step; it escalates like any alert.
+
+    One follow-up alert per visit (its key names the visit); it does not use the visit's single
+    `follow_up` slot, so a service order can still be opened from the same visit.
+    """
+    from yiyang.visits.models import Need, Visit
+
+    if need not in Need.values:
+        raise DomainError(_("need: choose one of %(choices)s.") % {"choices": ", ".join(Need.values)}, field="need")
+    if severity not in Severity.values:
+        raise DomainError(_("severity: choose one of %(choices)s.") % {"choices": ", ".join(Severity.values)}, field="severity")
+    note = (note or "").strip()
+    if len(note) > 500:
+        raise DomainError(_("note: at most 500 characters."), field="note")
+    now = timezone.now()
+    with transaction.atomic():
+        # The visit's row lock serialises two clicks on the same visit.
+        visit = Visit.objects.select_for_update().select_related("elder__residence_region").get(pk=visit.pk)
+        if need not in visit.needs:
+            raise DomainError(_("need: this need was not recorded on the visit; record it on the visit first."), field="need")
+        key = f"visit:{visit.pk}:followup"
+        existing = Alert.objects.filter(dedup_key=key).order_by("-pk").first()
+        if existing is not None:
+            raise StateConflict(_("This visit already has a follow-up alert (#%(id)s).") % {"id": existing.pk}, field="visit_id")
+        elder = visit.elder
+        region = elder.residence_region
+        ref = {
+            "visit_id": visit.pk,
+            "visited_on": visit.visited_on.isoformat(),
+            "need": need,
+            "need_label": str(Need(need).label),
+            "note": note,
+        }
+        alert = Alert.objects.create(
+            kind=AlertKind.VISIT_FOLLOWUP,
+            severity=severity,
+            severity_rank=SEVERITY_RANK[severity],
+            elder=elder,
+            region=region,
+            dedup_key=key,
+            opened_at=now,
+            last_event_at=now,
+            escalation_plan=escalation_plan_for(region, severity),
+            detail={"trigger": ref, "visit_id": visit.pk},
+        )
+        AlertTransition.objects.create(
+            alert=alert, from_state="", to_state=AlertState.OPEN, actor=actor, at=now, reason=AlertKind.VISIT_FOLLOWUP
+        )
+        text = _("Need found on the visit of %(day)s: %(need)s.") % {"day": visit.visited_on, "need": ref["need_label"]}
+        AlertEvent.objects.create(alert=alert, kind=TimelineKind.OPENED, at=now, actor=actor, text=f"{text} {note}".strip()[:500], data=ref)
+        _schedule_step(alert, 0, now)
+        audit_record(actor=actor, action="guardian.alert.from_visit", obj=alert, region=region, detail={"visit": visit.pk, "need": need})
+    return alert
 
 
 def escalation_policy_set(*, region, severity: str, steps: list[dict], actor) -> EscalationPolicy:
@@ -906,11 +1094,16 @@ def devices_check_offline(*, now: datetime | None = None) -> dict[str, int]:
 
 
 def elders_check_inactivity(*, now: datetime | None = None) -> int:
-    """No door or motion event for N hours at an elder living alone raises a high alert."""
+    """No door or motion event for N hours of daytime at an elder living alone raises a high alert.
+
+    Only the local daytime window (GUARDIAN_INACTIVITY_DAYTIME, default 07:00-21:00) counts toward N:
+    a quiet night is sleep, not an emergency.
+    """
     from yiyang.people.models import Elder, ElderStatus, LivingArrangement
 
     now = now or timezone.now()
     default = ElderWatch._meta.get_field("inactivity_minutes").default
+    daytime = zones.parse_window(settings.GUARDIAN_INACTIVITY_DAYTIME)
     rows = (
         Device.objects.filter(is_active=True, device_type__in=[DeviceType.DOOR, DeviceType.MOTION])
         .filter(elder__living_arrangement=LivingArrangement.ALONE, elder__status=ElderStatus.ACTIVE)
@@ -922,12 +1115,15 @@ def elders_check_inactivity(*, now: datetime | None = None) -> int:
     for row in rows:
         last = row["last"] or row["since"]
         minutes = limits.get(row["elder_id"], default)
-        if last >= now - timedelta(minutes=minutes):
+        if last > now - timedelta(minutes=minutes):
+            continue  # not even N minutes of wall-clock time: no need to count the daytime
+        quiet_daytime = zones.window_minutes_between(last, now, daytime)
+        if quiet_daytime < minutes:
             continue
         with transaction.atomic():
             device = Device.objects.get(pk=row["device_id"])
             elder = Elder.objects.select_related("residence_region").get(pk=row["elder_id"])
-            ref = {"last_movement": last.isoformat(), "threshold_minutes": minutes}
+            ref = {"last_movement": last.isoformat(), "threshold_minutes": minutes, "quiet_daytime_minutes": round(quiet_daytime)}
             _alert, opened = alert_raise(  # an open alert is not re-appended on every run of the check
                 kind=AlertKind.INACTIVITY, key=f"elder:{elder.pk}:inactivity", elder=elder, device=device, at=now, now=now, ref=ref
             )

@@ -4,7 +4,7 @@ from django.db.models import Q, QuerySet
 
 from yiyang.accounts.roles import can
 from yiyang.accounts.scope import scope_of
-from yiyang.guardian.models import UNRESOLVED, Alert, Device
+from yiyang.guardian.models import UNRESOLVED, Alert, Device, SafeZone
 from yiyang.people.queries import elders_visible_to
 from yiyang.regions.queries import under_paths_q
 
@@ -41,3 +41,25 @@ def devices_visible_to(user) -> QuerySet[Device]:
     if not can(user, "guardian.device.view"):
         return Device.objects.none()
     return Device.objects.filter(elder__in=elders_visible_to(user))
+
+
+def device_for(user, device_id: int) -> Device | None:
+    return devices_visible_to(user).select_related("elder__residence_region").filter(pk=device_id).first()
+
+
+def zones_visible_to(user) -> QuerySet[SafeZone]:
+    if not can(user, "guardian.device.view"):
+        return SafeZone.objects.none()
+    return SafeZone.objects.filter(elder__in=elders_visible_to(user), is_active=True)
+
+
+def zone_for(user, zone_id: int) -> SafeZone | None:
+    return zones_visible_to(user).select_related("elder__residence_region").filter(pk=zone_id).first()
+
+
+def visit_followup_alerts(visit_ids) -> dict[int, int]:
+    """{visit id: follow-up alert id} for the visits given (the alert's key names its visit)."""
+    keys = {f"visit:{pk}:followup": pk for pk in visit_ids}
+    if not keys:
+        return {}
+    return {keys[k]: pk for k, pk in Alert.objects.filter(dedup_key__in=keys).order_by("pk").values_list("dedup_key", "pk")}

@@ -98,6 +98,7 @@ def _render_detail(request: HttpRequest, alert, *, form: str = "", errors: dict 
             "actions": ops.ACTIONS,
             "outcomes": Outcome.choices,
             "can_handle": can(request.user, "guardian.alert.handle"),
+            "can_visits": can(request.user, "visit.view"),
             "emergency_order": emergency_order_available() and can(request.user, "guardian.alert.handle") and elder is not None,
             "TimelineKind": TimelineKind,
             "form": form,

@@ -76,6 +76,8 @@ def plan_generate(request: HttpRequest) -> HttpResponse:
 
 
 def _visit_form_context(elder, request, errors=None, values=None) -> dict:
+    visits = list(visits_visible_to(request.user).filter(elder=elder).select_related("visitor")[:24])
+    _with_followup_alerts(visits)
     return {
         "elder": elder,
         "errors": errors or {},
@@ -86,13 +88,32 @@ def _visit_form_context(elder, request, errors=None, values=None) -> dict:
         "homes": Home.choices,
         "need_choices": Need.choices,
         "items": items_visible_to(request.user).filter(elder=elder).order_by("-month", "kind")[:12],
-        "visits": visits_visible_to(request.user).filter(elder=elder).select_related("visitor")[:24],
+        "visits": visits,
+        "can_alert": can(request.user, "visit.record"),
+        "severities": _severities(),
         "can_record": can(request.user, "visit.record"),
         "can_extra": can(request.user, "visit.add_extra"),
         "can_order": can(request.user, "visit.record") and can(request.user, "order.create"),
         "menu": _menu(),
         "tomorrow": timezone.localdate() + timedelta(days=1),
     }
+
+
+def _with_followup_alerts(visits) -> None:
+    """Each visit's needs as (code, label), and its Silver Guardian follow-up alert if one was opened."""
+    from yiyang.guardian.queries import visit_followup_alerts
+
+    alerts = visit_followup_alerts([v.pk for v in visits])
+    labels = dict(Need.choices)
+    for v in visits:
+        v.need_options = [(n, labels.get(n, n)) for n in v.needs]
+        v.followup_alert_id = alerts.get(v.pk)
+
+
+def _severities():
+    from yiyang.guardian.models import Severity
+
+    return Severity.choices
 
 
 def _menu():

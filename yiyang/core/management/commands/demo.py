@@ -21,8 +21,11 @@ class Command(BaseCommand):
         parser.add_argument("--port", type=int, default=8000)
         parser.add_argument("--workers", type=int, default=2, help="web server worker processes")
         parser.add_argument("--setup-only", action="store_true", help="set up and exit without serving")
+        parser.add_argument(
+            "--guardian-rate", type=float, default=1.0, help="simulated Silver Guardian device messages per second (0: no simulator)"
+        )
 
-    def handle(self, *args, host: str, port: int, workers: int, setup_only: bool, **options):
+    def handle(self, *args, host: str, port: int, workers: int, setup_only: bool, guardian_rate: float = 1.0, **options):
         started = time.monotonic()
         if not setup_only:
             self._check_port_free(host, port)
@@ -35,7 +38,7 @@ class Command(BaseCommand):
         if setup_only:
             self._print_logins(accounts, password, from_env, None)
             return
-        self._serve(host, port, workers, accounts, password, from_env)
+        self._serve(host, port, workers, accounts, password, from_env, guardian_rate)
 
     def _check_port_free(self, host: str, port: int) -> None:
         with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
@@ -58,7 +61,7 @@ class Command(BaseCommand):
         if address:
             out.write("Press Ctrl-C to stop.\n")
 
-    def _serve(self, host: str, port: int, workers: int, accounts, password: str, from_env: bool) -> None:
+    def _serve(self, host: str, port: int, workers: int, accounts, password: str, from_env: bool, guardian_rate: float = 1.0) -> None:
         python = sys.executable
         bind = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
         commands = {
@@ -83,6 +86,9 @@ class Command(BaseCommand):
             "worker": [python, "-m", "yiyang.cli", "db_worker", "--interval", "1"],
             "scheduler": [python, "-m", "yiyang.cli", "crontask"],
         }
+        # Silver Guardian: the MQTT listener (when a broker answers) and a slow simulator, so the console is alive.
+        address = f"http://{'[' + host + ']' if ':' in host else host}:{port}"
+        guardian = self._guardian_commands(python, address, guardian_rate)
         children: dict[str, subprocess.Popen] = {}
         stopping = False
 
@@ -96,12 +102,22 @@ class Command(BaseCommand):
             for name, cmd in commands.items():
                 # Own process group: Ctrl-C reaches us once and we stop the children in order.
                 children[name] = subprocess.Popen(cmd, start_new_session=True)  # noqa: S603 (our own fixed argv)
-            address = f"http://{'[' + host + ']' if ':' in host else host}:{port}"
             if self._wait_until_listening(host, port, children["web"]):
                 self._print_logins(accounts, password, from_env, address)
+                # After the web server answers (the HTTP transport posts to it; and they do not slow its start).
+                # The simulator's progress lines are not for the console.
+                for name, cmd in guardian.items():
+                    if not stopping:
+                        out = subprocess.DEVNULL if name == "simulator" else None
+                        children[name] = subprocess.Popen(cmd, start_new_session=True, stdout=out)  # noqa: S603 (our own fixed argv)
             while not stopping:
-                for name, child in children.items():
+                for name, child in list(children.items()):
                     if child.poll() is not None:
+                        if name in ("listener", "simulator"):
+                            # The demo's device traffic is a nicety: the platform runs on without it.
+                            self.stderr.write(f"guardian {name} exited with code {child.returncode}; the demo goes on without it.")
+                            del children[name]
+                            continue
                         self.stderr.write(f"{name} exited with code {child.returncode}; stopping.")
                         stopping = True
                 time.sleep(0.3)
@@ -117,6 +133,32 @@ class Command(BaseCommand):
                 except subprocess.TimeoutExpired:
                     child.kill()
             self.stdout.write("Stopped.")
+
+    def _guardian_commands(self, python: str, address: str, rate: float) -> dict:
+        """The listener (if an MQTT broker answers) and the simulator's argv; MQTT when possible, else HTTP ingestion."""
+        import hashlib
+
+        from django.conf import settings
+
+        if rate <= 0:
+            return {}
+        # Client ids unique to this installation: demos sharing a broker must not take over each other's sessions.
+        tag = hashlib.sha256(str(var_dir().resolve()).encode()).hexdigest()[:10]
+        host, mqtt_port = settings.GUARDIAN_MQTT_HOST, settings.GUARDIAN_MQTT_PORT
+        try:
+            with socket.create_connection((host, mqtt_port), timeout=1):
+                broker = True
+        except OSError:
+            broker = False
+        # Occasional alarms and wanderings, a few an hour across the demo's devices (an open alert absorbs its repeats).
+        simulate = [python, "-m", "yiyang.cli", "guardian", "simulate", "--rate", str(rate), "--alarm-probability", "0.001"]
+        simulate += ["--wander-probability", "0.002"]
+        if broker:
+            self.stdout.write(f"Silver Guardian: MQTT broker at {host}:{mqtt_port}; listener and simulator ({rate:g} msg/s) start.")
+            listen = [python, "-m", "yiyang.cli", "guardian", "listen", "--client-id", f"yiyang-demo-{tag}"]
+            return {"listener": listen, "simulator": [*simulate, "--client-id", f"yiyang-demo-sim-{tag}"]}
+        self.stdout.write(f"Silver Guardian: no MQTT broker at {host}:{mqtt_port}; the simulator posts to the HTTP ingest endpoint.")
+        return {"simulator": [*simulate, "--transport", "http", "--url", f"{address}/api/v1/guardian/events"]}
 
     def _wait_until_listening(self, host: str, port: int, web: subprocess.Popen) -> bool:
         deadline = time.monotonic() + 60
