@@ -678,3 +678,8 @@ def recurrences_generate(request: HttpRequest, recurrence_id: int, data: Generat
         raise Http404
     orders = ops.recurrence_generate(recurrence=recurrence, until=data.until, actor=request.auth)
     return {"created": len(orders), "order_ids": [o.pk for o in orders]}
+
+
+# Managing providers, offerings, caregivers, certificates, the catalogue, recurrences and receivables:
+# their endpoints hang on homecare_router from their own module.
+from yiyang.homecare import api_providers  # noqa: E402,F401
