@@ -543,8 +543,12 @@ def recurrence_state(recurrence: Recurrence, today: date | None = None) -> str:
     return "active" if recurrence.is_active else "paused"
 
 
-def _cancel_planned(recurrence: Recurrence, *, after: date, actor, reason: str) -> int:
-    """Cancel the generated orders from `after` on that nobody has set off for yet."""
+def _cancel_planned(recurrence: Recurrence, *, after: date, actor, reason: str, detach: bool = False) -> int:
+    """Cancel the generated orders from `after` on that nobody has set off for yet.
+
+    `detach`: the cancelled orders let go of the recurrence, so that resuming it can generate those
+    days again (one order per recurrence and day is a constraint); the reason keeps the link.
+    """
     from yiyang.homecare.operations import order_cancel
 
     planned = Order.objects.filter(
@@ -553,6 +557,8 @@ def _cancel_planned(recurrence: Recurrence, *, after: date, actor, reason: str) 
     cancelled = 0
     for order in planned:
         order_cancel(order=order, actor=actor, reason=reason)
+        if detach:
+            Order.objects.filter(pk=order.pk).update(recurrence=None, updated_at=timezone.now())
         cancelled += 1
     return cancelled
 
@@ -575,7 +581,13 @@ def recurrence_pause(*, recurrence: Recurrence, actor, cancel_planned: bool = Tr
         recurrence.is_active = False
         recurrence.save(update_fields=["is_active", "updated_at"])
         cancelled = (
-            _cancel_planned(recurrence, after=timezone.localdate(), actor=actor, reason=_("Recurring order paused"))
+            _cancel_planned(
+                recurrence,
+                after=timezone.localdate(),
+                actor=actor,
+                reason=_("Recurring order #%(id)s paused") % {"id": recurrence.pk},
+                detach=True,
+            )
             if cancel_planned
             else 0
         )
