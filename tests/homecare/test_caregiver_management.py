@@ -295,3 +295,15 @@ def test_api_caregivers_and_certificates(client, api_client, personas, provider,
     assert r.status_code == 403
     assert Caregiver.objects.filter(provider=provider).count() == 1
     assert client.delete(f"/api/v1/homecare/certificates/{cert_id}", **headers).status_code == 204
+
+
+def test_list_pages_do_not_query_per_row(client, personas, provider, offerings, django_assert_max_num_queries):
+    for i in range(12):
+        make_caregiver(provider, name=f"护理员{i}")
+    client.force_login(personas["county_officer"])
+    with django_assert_max_num_queries(10):
+        assert client.get("/homecare/caregivers/", {"provider": provider.pk}).status_code == 200
+    with django_assert_max_num_queries(10):
+        assert client.get("/homecare/providers/").status_code == 200
+    with django_assert_max_num_queries(10):
+        assert client.get(f"/homecare/providers/{provider.pk}/offerings/").status_code == 200

@@ -182,3 +182,9 @@ def test_api_lists_pauses_resumes_and_ends(client, api_client, personas, recurre
     assert client.get(f"/api/v1/homecare/recurrences/{recurrence.pk}", **other).status_code == 404
     assert client.get("/api/v1/homecare/recurrences", **other).json()["items"] == []
     assert client.get("/api/v1/homecare/recurrences", **api_client(personas["caregiver"])).status_code == 403
+
+
+def test_elder_mode_links_to_the_recurring_orders(client, personas, elder, offerings):
+    client.force_login(personas["family"])
+    page = client.get("/homecare/my/", {"elder": elder.pk})
+    assert page.status_code == 200 and f"/homecare/elders/{elder.pk}/recurrences/" in page.content.decode()

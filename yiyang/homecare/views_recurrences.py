@@ -9,6 +9,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 from django.views.decorators.http import require_POST
 
 from yiyang.accounts.roles import can
@@ -241,7 +242,7 @@ def receivables_table(result, *, orders=None) -> tuple[list[str], list[list]]:
     rows = [
         [r.provider_name, r.licence_no, month, r.orders, yuan(r.total_fen), yuan(r.subsidy_fen), yuan(r.copay_fen)] for r in result.rows
     ]
-    rows.append([_("Total"), "", month, result.orders, yuan(result.total_fen), yuan(result.subsidy_fen), yuan(result.copay_fen)])
+    rows.append([pgettext("sum", "Total"), "", month, result.orders, yuan(result.total_fen), yuan(result.subsidy_fen), yuan(result.copay_fen)])
     return headers, rows
 
 
