@@ -90,6 +90,9 @@ def test_scope_and_roles(client, api_client, personas, provider, other_provider,
         assert client.get("/homecare/receivables/").status_code == 403, role
         assert client.get("/homecare/receivables.xlsx").status_code == 403, role
     assert client.get("/api/v1/homecare/receivables", {"month": "2026-01"}, **api_client(personas["worker"])).status_code == 403
+    # Money owed is not for the hotline or the worker, through the older per-provider endpoint either.
+    operator = api_client(personas["operator"])
+    assert client.get(f"/api/v1/homecare/providers/{provider.pk}/receivables", **operator).status_code == 403
 
 
 def test_api_receivables(client, api_client, personas, provider, other_provider, paid):

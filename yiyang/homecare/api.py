@@ -627,7 +627,7 @@ def provider_offerings(request: HttpRequest, provider_id: int):
 
 @homecare_router.get("/providers/{provider_id}/receivables", response=list[ReceivableOut], summary="Monthly receivables of a provider")
 def provider_receivables_get(request: HttpRequest, provider_id: int):
-    require(request, "provider.view")
+    require(request, "provider.receivables")
     provider = get_object_or_404(providers_visible_to(request.auth), pk=provider_id)
     return provider_receivables(provider)
 
