@@ -4,6 +4,7 @@ The endpoints hang on the existing home-care router (imported at the end of api.
 the capability gets 403; a provider, caregiver, elder or recurrence outside the user's scope, 404.
 """
 
+import re
 from datetime import date, time
 
 from django.http import Http404, HttpRequest
@@ -266,7 +267,16 @@ def _caregiver(request: HttpRequest, caregiver_id: int):
     return caregiver
 
 
+def _plain(value: str, *, field: str, pattern: str, message: str) -> str:
+    """A code or user name from the request, checked before it reaches a query (PostgreSQL refuses NUL in text)."""
+    if not re.fullmatch(pattern, value or ""):
+        raise DomainError(message, field=field, code="invalid")
+    return value
+
+
 def _regions(codes: list[str], *, field: str) -> list[Region]:
+    for code in codes:
+        _plain(code, field=field, pattern=r"\d{1,12}", message=_("A region code is 6 to 12 digits."))
     found = {r.code: r for r in Region.objects.filter(code__in=codes)}
     for code in codes:
         if code not in found:
@@ -275,6 +285,8 @@ def _regions(codes: list[str], *, field: str) -> list[Region]:
 
 
 def _skills(codes: list[str]) -> list[ServiceCategory]:
+    for code in codes:
+        _plain(code, field="skills", pattern=r"[a-z0-9_-]{1,32}", message=_("Unknown skill “%(code)s”.") % {"code": str(code)[:32]})
     found = {c.code: c for c in ServiceCategory.objects.filter(code__in=codes)}
     for code in codes:
         if code not in found:
@@ -287,6 +299,7 @@ def _user(username: str | None):
 
     if not username:
         return None
+    _plain(username, field="username", pattern=r"[\w.@+-]{1,150}", message=_("No account with this user name."))
     user = User.objects.filter(username=username).first()
     if user is None:
         raise DomainError(_("No account with this user name."), field="username", code="unknown_user")
@@ -336,7 +349,7 @@ def provider_auto_dispatch(request: HttpRequest, provider_id: int, data: AutoDis
 def offering_put(request: HttpRequest, provider_id: int, item_code: str, data: OfferingIn):
     require(request, "provider.manage")
     provider = _provider(request, provider_id)
-    item = ServiceItem.objects.filter(code=item_code).first()
+    item = ServiceItem.objects.filter(code=item_code).first() if re.fullmatch(r"[\w-]{1,48}", item_code) else None
     if item is None:
         raise DomainError(
             _("“%(code)s” is not on the menu.") % {"code": item_code[:48]}, field="item_code", code="unknown_item", status=404
@@ -456,7 +469,7 @@ def certificate_delete(request: HttpRequest, certificate_id: int):
 @router.post("/catalogue", response={201: ItemOut, **ERRORS}, summary="Officer adds a menu item")
 def catalogue_create(request: HttpRequest, data: ItemCreateIn):
     require(request, "catalogue.manage")
-    category = ServiceCategory.objects.filter(code=data.category).first()
+    category = ServiceCategory.objects.filter(code=data.category).first() if re.fullmatch(r"[\w-]{1,32}", data.category) else None
     if category is None:
         raise DomainError(_("Choose a category."), field="category", code="category")
     item, _created = pops.catalogue_item_save(actor=request.auth, category=category, **data.dict(exclude={"category"}))

@@ -93,3 +93,15 @@ def weekday_choices() -> list[tuple[int, str]]:
 
 def checked(value: str | None) -> bool:
     return value in ("on", "1", "true", "yes")
+
+
+def plain_code(value: str | None, *, max_length: int = 48) -> str:
+    """A code as posted, or '' when it cannot be one (control characters, NUL: PostgreSQL refuses them in a query)."""
+    value = (value or "").strip()
+    return value if re.fullmatch(rf"[\w-]{{1,{max_length}}}", value) else ""
+
+
+def no_control_characters(value: str, *, field: str) -> str:
+    if re.search(r"[\x00-\x1f\x7f]", value or ""):
+        raise DomainError(_("Control characters are not allowed."), field=field, code="control_characters")
+    return value

@@ -451,6 +451,8 @@ def _tasks(tasks) -> list[dict]:
         label = str(task.get("label") or "").strip()
         if not label:
             raise DomainError(_("Task %(n)s has no label.") % {"n": i + 1}, field="tasks", code="task_label")
+        if re.search(r"[\x00-\x1f\x7f]", label):
+            raise DomainError(_("Control characters are not allowed."), field="tasks", code="control_characters")
         if len(label) > 64:
             raise DomainError(_("Task %(n)s: the label may be at most 64 characters.") % {"n": i + 1}, field="tasks", code="task_label")
         if not CODE_RE.match(code):

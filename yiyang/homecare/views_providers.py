@@ -4,6 +4,7 @@ Parse the form -> call a provider_operations function -> render. A role without 
 gets 403; an object outside the user's providers or regions gets 404.
 """
 
+import re
 from datetime import timedelta
 
 from django.contrib import messages
@@ -27,6 +28,7 @@ from yiyang.homecare.forms_providers import (
     parse_int,
     parse_time,
     parse_weekdays,
+    plain_code,
     weekday_choices,
     yuan_to_fen,
 )
@@ -59,6 +61,9 @@ def _caregiver_or_404(request: HttpRequest, caregiver_id: int) -> Caregiver:
 def _regions_from(codes: list[str], allowed, *, field: str) -> list[Region]:
     """The chosen townships; a code that is not among the choices is refused by name."""
     codes = [c for c in codes if c]
+    for code in codes:
+        if not code.isascii() or not code.isdigit() or len(code) > 12:
+            raise DomainError(_("A region code is 6 to 12 digits."), field=field, code="invalid")
     found = {r.code: r for r in Region.objects.filter(code__in=codes)}
     for code in codes:
         if code not in found:
@@ -309,8 +314,10 @@ def _caregiver_post(request: HttpRequest, form: dict) -> dict:
         is_volunteer=checked(post.get("is_volunteer")),
         username=post.get("username", "").strip(),
     )
-    skills = list(ServiceCategory.objects.filter(code__in=form["skills"]))
+    skills = list(ServiceCategory.objects.filter(code__in=[plain_code(c) for c in form["skills"]]))
     user = None
+    if form["username"] and not re.fullmatch(r"[\w.@+-]{1,150}", form["username"]):
+        raise DomainError(_("No account with this user name."), field="username", code="unknown_user")
     if form["username"]:
         user = User.objects.filter(username=form["username"]).first()
         if user is None:
@@ -568,7 +575,7 @@ def catalogue_item(request: HttpRequest, code: str | None = None) -> HttpRespons
             saved, created = pops.catalogue_item_save(
                 actor=request.user,
                 item=item,
-                category=ServiceCategory.objects.filter(code=form["category"]).first(),
+                category=ServiceCategory.objects.filter(code=plain_code(form["category"])).first(),
                 code=form["code"],
                 name=form["name"],
                 unit=form["unit"],

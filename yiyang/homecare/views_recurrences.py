@@ -16,7 +16,16 @@ from yiyang.accounts.roles import can
 from yiyang.core.errors import DomainError
 from yiyang.homecare import operations as ops
 from yiyang.homecare import provider_operations as pops
-from yiyang.homecare.forms_providers import checked, parse_date, parse_month, parse_time, parse_weekdays, weekday_choices
+from yiyang.homecare.forms_providers import (
+    checked,
+    no_control_characters,
+    parse_date,
+    parse_month,
+    parse_time,
+    parse_weekdays,
+    plain_code,
+    weekday_choices,
+)
 from yiyang.homecare.models import Provider, ServiceItem
 from yiyang.homecare.provider_queries import receivable_orders, receivables_for_month, recurrence_for, recurrences_visible_to
 from yiyang.homecare.queries import catalogue, providers_visible_to
@@ -93,7 +102,8 @@ def elder_recurrences(request: HttpRequest, elder_id: int) -> HttpResponse:
             skip_holidays=checked(post.get("skip_holidays")),
         )
         try:
-            item = ServiceItem.objects.filter(code=form["item"], is_active=True).first()
+            no_control_characters(form["note"], field="note")
+            item = ServiceItem.objects.filter(code=plain_code(form["item"]), is_active=True).first()
             if item is None:
                 raise DomainError(_("Choose a service from the menu."), field="item", code="item")
             provider = None
@@ -242,7 +252,9 @@ def receivables_table(result, *, orders=None) -> tuple[list[str], list[list]]:
     rows = [
         [r.provider_name, r.licence_no, month, r.orders, yuan(r.total_fen), yuan(r.subsidy_fen), yuan(r.copay_fen)] for r in result.rows
     ]
-    rows.append([pgettext("sum", "Total"), "", month, result.orders, yuan(result.total_fen), yuan(result.subsidy_fen), yuan(result.copay_fen)])
+    rows.append(
+        [pgettext("sum", "Total"), "", month, result.orders, yuan(result.total_fen), yuan(result.subsidy_fen), yuan(result.copay_fen)]
+    )
     return headers, rows
 
 
