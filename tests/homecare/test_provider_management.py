@@ -81,6 +81,7 @@ def test_a_township_an_offering_is_limited_to_cannot_be_dropped(personas, provid
     with pytest.raises(DomainError) as exc:
         pops.provider_update(provider=provider, actor=personas["dispatcher"], name=provider.name, service_regions=[region(LIANDU_TOWNSHIP)])
     assert exc.value.code == "township_in_use" and "331102002" in _codes(provider)
+    assert region("331102002").name in exc.value.message and offering.item.name in exc.value.message
 
 
 def test_bad_name_and_phone_name_the_field(personas, provider):
@@ -291,3 +292,64 @@ def test_api_puts_offerings(client, api_client, personas, provider, other_provid
     r = client.put(url, {"price_fen": 1}, content_type="application/json", **api_client(personas["worker"]))
     assert r.status_code == 403
     assert not Order.objects.exists()
+
+
+# Registering a provider ----------------------------------------------------------------------------------
+
+
+def test_officer_registers_a_provider_in_their_county(client, personas):
+    client.force_login(personas["county_officer"])
+    page = client.get("/homecare/providers/")
+    assert "/homecare/providers/new/" in page.content.decode()
+    form = client.get("/homecare/providers/new/").content.decode()
+    assert 'value="331102" selected' in form and QINGTIAN_TOWNSHIP not in form
+    r = client.post(
+        "/homecare/providers/new/",
+        {"name": "紫金颐养站", "licence_no": "331102-YL-0100", "region": "331102", "regions": [LIANDU_TOWNSHIP]},
+    )
+    provider = Provider.objects.get(name="紫金颐养站")
+    assert r.status_code == 302 and r.url == f"/homecare/providers/{provider.pk}/offerings/"
+    assert provider.region.code == "331102" and _codes(provider) == {LIANDU_TOWNSHIP} and not provider.auto_dispatch
+    assert AuditEvent.objects.filter(action="provider.create", object_id=str(provider.pk)).exists()
+    # The same again (a double click): refused by name.
+    r = client.post("/homecare/providers/new/", {"name": "紫金颐养站", "region": "331102", "regions": [LIANDU_TOWNSHIP]})
+    assert r.status_code == 400 and 'aria-describedby="name-err"' in r.content.decode()
+    assert Provider.objects.filter(name="紫金颐养站").count() == 1
+
+
+@pytest.mark.parametrize(
+    ("data", "field"),
+    [
+        ({"name": "", "region": "331102", "regions": [LIANDU_TOWNSHIP]}, "name"),
+        ({"name": "x", "region": "331121", "regions": [LIANDU_TOWNSHIP]}, "region"),  # another county
+        ({"name": "x", "region": "331102", "regions": []}, "service_regions"),
+        ({"name": "x", "region": "331102", "regions": [QINGTIAN_TOWNSHIP]}, "service_regions"),
+        ({"name": "x", "region": "331102", "regions": [LIANDU_TOWNSHIP], "phone": "phone"}, "phone"),
+    ],
+)
+def test_registering_bad_input_names_the_field(client, personas, data, field):
+    client.force_login(personas["county_officer"])
+    count = Provider.objects.count()
+    r = client.post("/homecare/providers/new/", data)
+    assert r.status_code == 400 and f'aria-describedby="{field}-err"' in r.content.decode()
+    assert Provider.objects.count() == count
+
+
+def test_only_officers_register_providers(client, api_client, personas):
+    body = {"name": "x", "region": "331102", "service_regions": [LIANDU_TOWNSHIP]}
+    for role in ("dispatcher", "operator", "worker"):
+        client.force_login(personas[role])
+        assert client.get("/homecare/providers/new/").status_code == 403
+        r = client.post("/api/v1/homecare/providers", body, content_type="application/json", **api_client(personas[role]))
+        assert r.status_code == 403
+    headers = api_client(personas["other_county_officer"])
+    r = client.post("/api/v1/homecare/providers", body, content_type="application/json", **headers)
+    assert r.status_code == 400 and r.json()["field"] == "region"
+    r = client.post(
+        "/api/v1/homecare/providers",
+        {**body, "region": "331121", "service_regions": [QINGTIAN_TOWNSHIP]},
+        content_type="application/json",
+        **headers,
+    )
+    assert r.status_code == 201 and r.json()["service_regions"] == [QINGTIAN_TOWNSHIP]
+    assert Provider.objects.filter(name="x").count() == 1

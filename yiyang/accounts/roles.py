@@ -66,6 +66,7 @@ CAPABILITIES: dict[str, set[str]] = {
     "catalogue.manage": OFFICERS,
     "provider.view": OFFICERS | {Role.OPERATOR, Role.WORKER, Role.DISPATCHER},
     "provider.manage": OFFICERS | {Role.DISPATCHER},
+    "provider.register": OFFICERS,
     "caregiver.manage": OFFICERS | {Role.DISPATCHER},
     "provider.receivables": OFFICERS | {Role.DISPATCHER},
     # The plan cockpit (yiyang.plan)

@@ -309,6 +309,29 @@ def _user(username: str | None):
 # Providers and offerings --------------------------------------------------------------------------------
 
 
+class ProviderIn(Schema):
+    name: str = Field(max_length=128)
+    region: str = Field(description="Code of the county the provider is registered in")
+    service_regions: list[str] = Field(description="Township codes served (in your area)")
+    licence_no: str = Field("", max_length=64)
+    phone: str = Field("", max_length=32)
+
+
+@router.post("/providers", response={201: ProviderDetailOut, **ERRORS}, summary="Officer registers a provider")
+def provider_create(request: HttpRequest, data: ProviderIn):
+    require(request, "provider.register")
+    [county] = _regions([data.region], field="region")
+    provider = pops.provider_create(
+        actor=request.auth,
+        name=data.name,
+        region=county,
+        service_regions=_regions(data.service_regions, field="service_regions"),
+        licence_no=data.licence_no,
+        phone=data.phone,
+    )
+    return Status(201, provider)
+
+
 @router.get("/providers/{provider_id}", response={200: ProviderDetailOut, 404: ErrorOut}, summary="One provider")
 def provider_get(request: HttpRequest, provider_id: int):
     require(request, "provider.view")

@@ -134,9 +134,8 @@ def provider_update(
             dropped = {r.pk for r in current} - set(wanted)
             if dropped:
                 pinned = (
-                    ProviderOffering.objects.filter(provider=provider, regions__in=dropped)
-                    .select_related("item")
-                    .values_list("item__name", "regions__name")
+                    ProviderOffering.regions.through.objects.filter(provideroffering__provider=provider, region_id__in=dropped)
+                    .values_list("provideroffering__item__name", "region__name")
                     .first()
                 )
                 if pinned:
@@ -156,6 +155,55 @@ def provider_update(
         changes.update({k: v for k, v in after.items() if before[k] != v})
         provider.save(update_fields=["name", "licence_no", "phone", "is_active", "updated_at"])
         audit_record(actor=actor, action="provider.update", obj=provider, region=provider.region, detail={"changes": changes})
+    return provider
+
+
+def provider_create(
+    *,
+    actor,
+    name: str,
+    region: Region,
+    service_regions: list[Region],
+    licence_no: str = "",
+    phone: str = "",
+) -> Provider:
+    """An officer registers a provider in a county of their area, with the townships it serves (in their area too)."""
+    name = _text(name, field="name", max_length=128, required=True, label=_("the name"))
+    licence_no = _text(licence_no, field="licence_no", max_length=64)
+    phone = _phone(phone)
+    scope = scope_of(actor)
+    area = None if scope.everything else list(scope.region_paths)
+    if region is None or region.level != Level.COUNTY:
+        raise DomainError(_("Choose the county the provider is registered in."), field="region", code="not_county")
+    if not _inside(region.path, area):
+        raise DomainError(_("%(region)s lies outside your area.") % {"region": region.name}, field="region", code="outside_area")
+    if not service_regions:
+        raise DomainError(_("An active provider serves at least one township."), field="service_regions", code="no_townships")
+    for township in service_regions:
+        if township.level != Level.TOWNSHIP:
+            raise DomainError(
+                _("%(region)s is not a township or street.") % {"region": township.name}, field="service_regions", code="not_township"
+            )
+        if not _inside(township.path, area):
+            raise DomainError(
+                _("%(region)s lies outside your area.") % {"region": township.name}, field="service_regions", code="outside_area"
+            )
+    with transaction.atomic():
+        # Two officers registering the same organisation at once: the county row serialises them.
+        Region.objects.select_for_update().filter(pk=region.pk).first()
+        if Provider.objects.filter(region=region, name=name).exists():
+            raise DomainError(
+                _("%(name)s is already registered in %(region)s.") % {"name": name, "region": region.name}, field="name", code="duplicate"
+            )
+        provider = Provider.objects.create(name=name, region=region, licence_no=licence_no, phone=phone)
+        provider.service_regions.set(service_regions)
+        audit_record(
+            actor=actor,
+            action="provider.create",
+            obj=provider,
+            region=region,
+            detail={"name": name, "licence_no": licence_no, "service_regions": sorted(r.code for r in service_regions)},
+        )
     return provider
 
 

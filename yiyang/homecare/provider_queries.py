@@ -167,3 +167,29 @@ def receivable_orders(user, month: date, *, provider_id: int) -> QuerySet:
         .select_related("elder", "item", "caregiver")
         .order_by("paid_at", "pk")
     )
+
+
+def _area_regions(actor, level: str) -> QuerySet:
+    from yiyang.accounts.scope import scope_of
+    from yiyang.regions.models import Region
+
+    scope = scope_of(actor)
+    regions = Region.objects.filter(level=level).select_related("parent").order_by("path")
+    if scope.everything:
+        return regions
+    q = Q(pk__in=[])
+    for path in scope.region_paths:
+        q |= Q(path__startswith=path)
+    return regions.filter(q)
+
+
+def counties_in_area(actor) -> QuerySet:
+    from yiyang.regions.models import Level
+
+    return _area_regions(actor, Level.COUNTY)
+
+
+def townships_in_area(actor) -> QuerySet:
+    from yiyang.regions.models import Level
+
+    return _area_regions(actor, Level.TOWNSHIP)

@@ -19,6 +19,7 @@ from yiyang.homecare import views_providers, views_recurrences  # noqa: E402
 
 urlpatterns += [
     path("providers/", views_providers.provider_list, name="providers"),
+    path("providers/new/", views_providers.provider_new, name="provider_new"),
     path("providers/<int:provider_id>/", views_providers.provider_detail, name="provider_detail"),
     path("providers/<int:provider_id>/auto-dispatch/", views_providers.provider_auto_dispatch, name="provider_auto_dispatch"),
     path("providers/<int:provider_id>/offerings/", views_providers.provider_offerings, name="provider_offerings"),

@@ -33,7 +33,15 @@ from yiyang.homecare.forms_providers import (
     yuan_to_fen,
 )
 from yiyang.homecare.models import Caregiver, Certificate, Qualification, ServiceCategory, ServiceItem
-from yiyang.homecare.provider_queries import caregiver_for, caregivers_of, offerings_of, provider_for, townships_choosable
+from yiyang.homecare.provider_queries import (
+    caregiver_for,
+    caregivers_of,
+    counties_in_area,
+    offerings_of,
+    provider_for,
+    townships_choosable,
+    townships_in_area,
+)
 from yiyang.homecare.queries import provider_scores, providers_visible_to
 from yiyang.regions.models import Region
 
@@ -89,7 +97,55 @@ def provider_list(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "homecare/provider_list.html",
-        {"providers": list(providers.prefetch_related("service_regions")), "can_manage": can(request.user, "provider.manage")},
+        {
+            "providers": list(providers.prefetch_related("service_regions")),
+            "can_manage": can(request.user, "provider.manage"),
+            "can_register": can(request.user, "provider.register"),
+        },
+    )
+
+
+@login_required
+def provider_new(request: HttpRequest) -> HttpResponse:
+    """An officer registers a provider: name, licence, phone, county, townships served."""
+    need(request, "provider.register")
+    counties = list(counties_in_area(request.user))
+    townships = list(townships_in_area(request.user))
+    form = {"name": "", "licence_no": "", "phone": "", "region": counties[0].code if len(counties) == 1 else "", "regions": set()}
+    errors: dict[str, str] = {}
+    status = 200
+    if request.method == "POST":
+        post = request.POST
+        form.update(
+            name=post.get("name", ""),
+            licence_no=post.get("licence_no", ""),
+            phone=post.get("phone", ""),
+            region=post.get("region", ""),
+            regions=set(post.getlist("regions")),
+        )
+        try:
+            county = next((c for c in counties if c.code == form["region"]), None)
+            if county is None:
+                raise DomainError(_("Choose the county the provider is registered in."), field="region", code="not_county")
+            provider = pops.provider_create(
+                actor=request.user,
+                name=form["name"],
+                licence_no=form["licence_no"],
+                phone=form["phone"],
+                region=county,
+                service_regions=_regions_from(post.getlist("regions"), townships, field="service_regions"),
+            )
+        except DomainError as exc:
+            errors[exc.field or "name"] = exc.message
+            status = 400
+        else:
+            messages.success(request, _("Provider registered. Now add what it offers and its caregivers."))
+            return redirect("homecare:provider_offerings", provider_id=provider.pk)
+    return render(
+        request,
+        "homecare/provider_new.html",
+        {"form": form, "errors": errors, "counties": counties, "groups": _county_groups(townships)},
+        status=status,
     )
 
 
