@@ -560,6 +560,8 @@ def catalogue_item_save(
             code = (code or "").strip()
             if not CODE_RE.match(code):
                 raise DomainError(_("The code uses lower-case letters, digits, - and _."), field="code", code="code")
+            if code == "new":
+                raise DomainError(_("The code “new” is reserved; choose another."), field="code", code="code_reserved")
             if ServiceItem.objects.filter(code=code).exists():
                 raise DomainError(_("The code “%(code)s” is taken.") % {"code": code}, field="code", code="code_taken")
             item = ServiceItem.objects.create(category=category, code=code, **fields)
