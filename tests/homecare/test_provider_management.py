@@ -353,3 +353,9 @@ def test_only_officers_register_providers(client, api_client, personas):
     )
     assert r.status_code == 201 and r.json()["service_regions"] == [QINGTIAN_TOWNSHIP]
     assert Provider.objects.filter(name="x").count() == 1
+
+
+def test_the_dispatch_board_links_to_the_providers_settings(client, personas, provider):
+    client.force_login(personas["dispatcher"])
+    html = client.get("/homecare/dispatch/").content.decode()
+    assert f"/homecare/providers/{provider.pk}/" in html and "/homecare/caregivers/" in html
