@@ -359,3 +359,29 @@ def test_the_dispatch_board_links_to_the_providers_settings(client, personas, pr
     client.force_login(personas["dispatcher"])
     html = client.get("/homecare/dispatch/").content.decode()
     assert f"/homecare/providers/{provider.pk}/" in html and "/homecare/caregivers/" in html
+
+
+def test_only_officers_activate_or_deactivate_a_provider(client, api_client, personas, provider):
+    with pytest.raises(DomainError) as exc:
+        pops.provider_update(provider=provider, actor=personas["dispatcher"], name=provider.name, is_active=False)
+    assert exc.value.field == "is_active"
+    # The dispatcher's form has no such box, and saving it leaves the provider active.
+    client.force_login(personas["dispatcher"])
+    assert 'name="is_active"' not in client.get(f"/homecare/providers/{provider.pk}/").content.decode()
+    assert client.post(f"/homecare/providers/{provider.pk}/", {"name": provider.name, "regions": [LIANDU_TOWNSHIP]}).status_code == 302
+    provider.refresh_from_db()
+    assert provider.is_active
+    r = client.patch(
+        f"/api/v1/homecare/providers/{provider.pk}",
+        {"is_active": False},
+        content_type="application/json",
+        **api_client(personas["dispatcher"]),
+    )
+    assert r.status_code == 400 and r.json()["field"] == "is_active"
+    r = client.patch(
+        f"/api/v1/homecare/providers/{provider.pk}",
+        {"is_active": False},
+        content_type="application/json",
+        **api_client(personas["county_officer"]),
+    )
+    assert r.status_code == 200 and r.json()["is_active"] is False

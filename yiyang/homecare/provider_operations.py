@@ -112,8 +112,15 @@ def provider_update(
     licence_no = _text(licence_no, field="licence_no", max_length=64)
     phone = _phone(phone)
     area = township_area_of(actor, provider)
+    scope = scope_of(actor)
+    own_staff = not scope.everything and scope.provider_id == provider.pk
     with transaction.atomic():
         provider = Provider.objects.select_for_update(of=("self",)).select_related("region__parent").get(pk=provider.pk)
+        if own_staff and is_active is not None and is_active != provider.is_active:
+            # Whether a provider takes orders at all is the licensing authority's decision, not its own.
+            raise DomainError(
+                _("Only a civil-affairs officer can activate or deactivate a provider."), field="is_active", code="officers_only"
+            )
         before = {"name": provider.name, "licence_no": provider.licence_no, "phone": provider.phone, "is_active": provider.is_active}
         current = list(provider.service_regions.all())
         changes: dict = {}

@@ -155,6 +155,7 @@ def provider_detail(request: HttpRequest, provider_id: int) -> HttpResponse:
     need(request, "provider.view")
     provider = _provider_or_404(request, provider_id)
     can_manage = can(request.user, "provider.manage")
+    can_register = can(request.user, "provider.register")
     current = list(provider.service_regions.select_related("parent").order_by("path"))
     choosable = list(townships_choosable(request.user, provider)) if can_manage else []
     form = {
@@ -173,7 +174,7 @@ def provider_detail(request: HttpRequest, provider_id: int) -> HttpResponse:
             name=post.get("name", ""),
             licence_no=post.get("licence_no", ""),
             phone=post.get("phone", ""),
-            is_active=checked(post.get("is_active")),
+            is_active=checked(post.get("is_active")) if can_register else provider.is_active,
             regions=set(post.getlist("regions")),
         )
         try:
@@ -185,7 +186,7 @@ def provider_detail(request: HttpRequest, provider_id: int) -> HttpResponse:
                 licence_no=form["licence_no"],
                 phone=form["phone"],
                 service_regions=regions,
-                is_active=form["is_active"],
+                is_active=form["is_active"] if can_register else None,
             )
         except DomainError as exc:
             errors[exc.field or "name"] = exc.message
@@ -205,6 +206,7 @@ def provider_detail(request: HttpRequest, provider_id: int) -> HttpResponse:
             "form": form,
             "errors": errors,
             "can_manage": can_manage,
+            "can_register": can_register,
             "can_caregivers": can(request.user, "caregiver.manage"),
             "can_receivables": can(request.user, "provider.receivables"),
             "offerings": offerings_of(provider),
