@@ -10,6 +10,7 @@ from tests.homecare.conftest import HOME, make_caregiver
 from tests.homecare.helpers import place
 from yiyang.accounts.roles import Role
 from yiyang.core.errors import DomainError
+from yiyang.homecare import operations as ops
 from yiyang.homecare import provider_operations as pops
 from yiyang.homecare.models import Caregiver, Certificate, ServiceCategory
 from yiyang.homecare.queries import dispatch_suggestions
@@ -307,3 +308,14 @@ def test_list_pages_do_not_query_per_row(client, personas, provider, offerings, 
         assert client.get("/homecare/providers/").status_code == 200
     with django_assert_max_num_queries(10):
         assert client.get(f"/homecare/providers/{provider.pk}/offerings/").status_code == 200
+
+
+def test_deactivating_a_caregiver_warns_about_visits_still_assigned(client, personas, provider, offerings, caregiver, elder):
+    order = place(elder, offerings["clean-home"].item, personas["operator"])
+    ops.order_assign(order=order, caregiver=caregiver, actor=personas["dispatcher"])
+    client.force_login(personas["dispatcher"])
+    data = _form(name=caregiver.name, username=personas["caregiver"].username)
+    del data["is_active"]
+    r = client.post(f"/homecare/caregivers/{caregiver.pk}/", data, follow=True)
+    caregiver.refresh_from_db()
+    assert not caregiver.is_active and "message-warning" in r.content.decode()

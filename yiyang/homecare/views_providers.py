@@ -446,10 +446,25 @@ def caregiver_detail(request: HttpRequest, caregiver_id: int) -> HttpResponse:
             status = 400
         else:
             messages.success(request, _("Caregiver saved."))
+            if not args["is_active"]:
+                _warn_assigned(request, caregiver)
             return redirect("homecare:caregiver_detail", caregiver_id=caregiver.pk)
     return render(
         request, "homecare/caregiver_form.html", _caregiver_context(request, caregiver.provider, caregiver, form, errors), status=status
     )
+
+
+def _warn_assigned(request: HttpRequest, caregiver: Caregiver) -> None:
+    """An inactive caregiver keeps the visits already assigned: say so, so that someone reassigns them."""
+    from yiyang.homecare.models import Order, OrderStatus
+
+    planned = Order.objects.filter(caregiver=caregiver, status=OrderStatus.ASSIGNED, window_start__gt=timezone.now()).count()
+    if planned:
+        messages.warning(
+            request,
+            _("%(name)s still has %(n)s assigned visits ahead: reassign them on the dispatch board.")
+            % {"name": caregiver.name, "n": planned},
+        )
 
 
 def _cert_args(request: HttpRequest, cert_form: dict) -> dict:
