@@ -66,6 +66,9 @@ CAPABILITIES: dict[str, set[str]] = {
     "catalogue.manage": OFFICERS,
     "provider.view": OFFICERS | {Role.OPERATOR, Role.WORKER, Role.DISPATCHER},
     "provider.manage": OFFICERS | {Role.DISPATCHER},
+    "provider.register": OFFICERS,
+    "caregiver.manage": OFFICERS | {Role.DISPATCHER},
+    "provider.receivables": OFFICERS | {Role.DISPATCHER},
     # The plan cockpit (yiyang.plan)
     "plan.view": OFFICERS | {Role.REPORTER},
     "plan.enter": OFFICERS | {Role.REPORTER},

@@ -627,7 +627,7 @@ def provider_offerings(request: HttpRequest, provider_id: int):
 
 @homecare_router.get("/providers/{provider_id}/receivables", response=list[ReceivableOut], summary="Monthly receivables of a provider")
 def provider_receivables_get(request: HttpRequest, provider_id: int):
-    require(request, "provider.view")
+    require(request, "provider.receivables")
     provider = get_object_or_404(providers_visible_to(request.auth), pk=provider_id)
     return provider_receivables(provider)
 
@@ -678,3 +678,8 @@ def recurrences_generate(request: HttpRequest, recurrence_id: int, data: Generat
         raise Http404
     orders = ops.recurrence_generate(recurrence=recurrence, until=data.until, actor=request.auth)
     return {"created": len(orders), "order_ids": [o.pk for o in orders]}
+
+
+# Managing providers, offerings, caregivers, certificates, the catalogue, recurrences and receivables:
+# their endpoints hang on homecare_router from their own module.
+from yiyang.homecare import api_providers  # noqa: E402,F401

@@ -195,7 +195,52 @@ def _demo_orders(provider: Provider, items: dict, caregivers: list[Caregiver], d
             made += _past_order(elder, items[code], day, 8 + n * 2, who, outcome, provider, dispatcher, operator, officer, rng)
     # Today and tomorrow: the dispatcher's queue and the caregiver's phone.
     made += _current_orders(elders, items, provider, dispatcher, operator, caregiver, volunteer, rng)
+    made += _demo_recurrences(elders, items, provider, operator)
+    _demo_expiring_certificate(provider)
     return made
+
+
+def _demo_recurrences(elders, items, provider: Provider, operator) -> int:
+    """Standing orders for the recurrences pages: meals on official working days, a Friday bath, one paused."""
+    from yiyang.core.errors import DomainError
+    from yiyang.homecare.provider_operations import recurrence_pause
+
+    tomorrow = timezone.localdate() + timedelta(days=1)
+    plans = [
+        # elder index, item, weekdays, working days only, window, note, paused
+        (0, "meal-delivery", [0, 1, 2, 3, 4], True, (time(11), time(12)), "少盐少油", False),
+        (1 % len(elders), "bath-home", [4], False, (time(14), time(15, 30)), "浴室有防滑垫", False),
+        (2 % len(elders), "clean-home", [1], False, (time(9), time(11)), "长辈住院期间暂停", True),
+    ]
+    made = 0
+    for index, code, weekdays, working_days, (start, end), note, paused in plans:
+        try:
+            recurrence = ops.recurrence_create(
+                elder=elders[index],
+                item=items[code],
+                provider=provider,
+                weekdays=weekdays,
+                working_days_only=working_days,
+                skip_holidays=True,
+                start_time=start,
+                end_time=end,
+                starts_on=tomorrow,
+                note=note,
+                actor=operator,
+            )
+            if paused:
+                recurrence_pause(recurrence=recurrence, actor=operator)
+            else:
+                made += len(ops.recurrence_generate(recurrence=recurrence, until=tomorrow + timedelta(days=6), actor=operator))
+        except DomainError:
+            continue  # e.g. the official calendar does not cover next week yet: the demo goes on without it
+    return made
+
+
+def _demo_expiring_certificate(provider: Provider) -> None:
+    """One certificate that expires within 30 days, so the caregivers page shows the warning."""
+    soon = timezone.localdate() + timedelta(days=20)
+    Certificate.objects.filter(caregiver__provider=provider, caregiver__name="潘玉梅", kind="health_cert").update(expires_on=soon)
 
 
 def _officer(provider: Provider):
