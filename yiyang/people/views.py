@@ -175,6 +175,8 @@ def _detail_context(request: HttpRequest, elder, **extra) -> dict:
         "status_changes": elder.status_changes.select_related("actor"),
         "transfers": elder.transfers.select_related("from_region", "to_region"),
         "can_unmask": can(user, "elder.unmask"),
+        "can_order": can(user, "order.create") and elder.status == ElderStatus.ACTIVE,
+        "can_hotline": can(user, "homecare.hotline") and elder.status == ElderStatus.ACTIVE,
         "can_update": can(user, "elder.update") and elder.status == ElderStatus.ACTIVE,
         "can_archive": can(user, "elder.archive"),
         "can_transfer": can(user, "elder.transfer") and elder.status == ElderStatus.ACTIVE,
