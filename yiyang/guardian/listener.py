@@ -5,9 +5,15 @@ batches, stores them in one transaction (events_ingest), and only then sends the
 order the messages arrived. A crash before the ack makes the broker redeliver (persistent session,
 clean_session=False); (device, message id) de-duplication makes the redelivery harmless.
 
+Batches are bounded by count and time: a batch is stored when it holds `batch_size` messages or
+`batch_wait` seconds after its first message, whichever comes first.
+
 Two sessions: one for routine traffic (.../events) and one for alarms (.../alarms, client id
 "<id>-alarms"). The broker queues each session separately, so an SOS is never behind a backlog of
-positions, and the main loop always stores waiting alarms first.
+positions. Alarms are stored by their own thread, on their own database connection, as soon as they
+arrive: they never wait for a bulk batch of routine messages to commit. (Run inside someone else's
+transaction, as the in-process tests do, there is one connection: the main loop then stores waiting
+alarms before each routine batch.)
 """
 
 import logging
@@ -18,11 +24,11 @@ import time
 from dataclasses import dataclass, field
 
 import paho.mqtt.client as mqtt
-from django.db import close_old_connections, connection
+from django.db import DataError, close_old_connections, connection
 
 from yiyang.guardian.brokerfiles import ALARM_TOPIC_FILTER, TOPIC_FILTER, serial_from_topic
 from yiyang.guardian.models import Channel
-from yiyang.guardian.operations import Incoming, events_ingest, guardian_selfwatch
+from yiyang.guardian.operations import Incoming, IngestResult, events_ingest, events_reject_unstorable, guardian_selfwatch
 
 log = logging.getLogger("yiyang.guardian.listener")
 
@@ -58,14 +64,18 @@ class Listener:
         username: str = "",
         password: str = "",
         client_id: str | None = None,
-        batch_size: int = 500,
+        batch_size: int = 1000,
         batch_wait: float = 0.05,
         selfwatch_every: float = 30.0,
+        alarm_thread: bool | None = None,
     ):
         self.host, self.port = host, port
         self.batch_size, self.batch_wait = batch_size, batch_wait
         self.selfwatch_every = selfwatch_every
+        # None: a thread of its own for alarms, unless run inside a transaction (one connection only).
+        self.alarm_thread = alarm_thread
         self.stats = Stats()
+        self._stats_lock = threading.Lock()
         self.inbox: queue.Queue[tuple[mqtt.Client, mqtt.MQTTMessage]] = queue.Queue()
         self.stopping = threading.Event()
         self.connected = threading.Event()
@@ -121,16 +131,23 @@ class Listener:
 
     def run(self, *, until=None) -> Stats:
         """Run until stop() (SIGTERM/SIGINT) or `until()` returns true."""
+        separate_alarms = self.alarm_thread if self.alarm_thread is not None else not connection.in_atomic_block
         for client in (self.client, self.alarm_client):
             client.connect_async(self.host, self.port, keepalive=30)
             client.loop_start()
+        alarms_done = threading.Event()
+        alarm_worker = None
+        if separate_alarms:
+            alarm_worker = threading.Thread(target=self._serve_alarms, args=(alarms_done,), name="guardian-alarms", daemon=True)
+            alarm_worker.start()
         last_watch = time.monotonic()
         try:
             while not self.stopping.is_set() and not (until and until()):
-                alarms = self._take_batch(block=False, inbox=self.alarm_inbox, wait=0)
-                if alarms:
-                    self._store(alarms)
-                    continue
+                if not separate_alarms:
+                    alarms = self._take_batch(block=False, inbox=self.alarm_inbox, wait=0)
+                    if alarms:
+                        self._store(alarms)
+                        continue
                 batch = self._take_batch()
                 if batch:
                     self._store(batch)
@@ -139,6 +156,9 @@ class Listener:
                     self._selfwatch()
             # Messages already received are stored and acknowledged before leaving; anything
             # later stays with the broker for the next start.
+            alarms_done.set()
+            if alarm_worker is not None:
+                alarm_worker.join(60)
             while True:
                 batch = self._take_batch(block=False, inbox=self.alarm_inbox) or self._take_batch(block=False)
                 if not batch:
@@ -146,12 +166,27 @@ class Listener:
                 self._store(batch)
         finally:
             self.stopping.set()
+            alarms_done.set()
             for client in (self.client, self.alarm_client):
                 client.disconnect()
                 client.loop_stop()
             _close_stale_connections()
             log.info("guardian listener: stopped %s", self.stats)
         return self.stats
+
+    def _serve_alarms(self, done: threading.Event) -> None:
+        """The alarm thread: store each alarm as it arrives, on this thread's own database connection."""
+        try:
+            while not done.is_set():
+                batch = self._take_batch(inbox=self.alarm_inbox, wait=0)
+                if batch:
+                    self._store(batch)
+            while batch := self._take_batch(block=False, inbox=self.alarm_inbox, wait=0):
+                self._store(batch)
+        except Exception:
+            log.exception("guardian listener: the alarm thread failed; alarms wait for the next start")
+        finally:
+            connection.close()
 
     def _take_batch(
         self, block: bool = True, inbox: queue.Queue | None = None, wait: float | None = None
@@ -180,7 +215,7 @@ class Listener:
         while True:
             try:
                 _close_stale_connections()
-                result = events_ingest(messages=incoming)
+                result = self._ingest(incoming)
                 break
             except Exception:
                 # The database is away: keep the batch unacknowledged and try again; the broker holds the rest.
@@ -192,14 +227,32 @@ class Listener:
                 delay = min(delay * 2, 10)
         for client, m in batch:
             client.ack(m.mid, m.qos)
-        s = self.stats
-        s.batches += 1
-        s.received += len(batch)
-        s.accepted += result.count("accepted")
-        s.duplicates += result.count("duplicate")
-        s.rejected += result.count("rejected")
-        for exc in result.reasons.values():
-            s.rejected_by_reason[exc.reason] = s.rejected_by_reason.get(exc.reason, 0) + 1
+        with self._stats_lock:
+            s = self.stats
+            s.batches += 1
+            s.received += len(batch)
+            s.accepted += result.count("accepted")
+            s.duplicates += result.count("duplicate")
+            s.rejected += result.count("rejected")
+            for exc in result.reasons.values():
+                s.rejected_by_reason[exc.reason] = s.rejected_by_reason.get(exc.reason, 0) + 1
+
+    def _ingest(self, incoming: list[Incoming]) -> IngestResult:
+        """events_ingest, but a message the database refuses as data (DataError) cannot block the stream:
+        the batch is split until that message is alone, and it is then rejected, counted and logged."""
+        try:
+            return events_ingest(messages=incoming)
+        except DataError:
+            if len(incoming) == 1:
+                log.exception("guardian listener: the database refused a message on %r; rejecting it", incoming[0].topic)
+                return events_reject_unstorable(message=incoming[0])
+            half = len(incoming) // 2
+            first, second = self._ingest(incoming[:half]), self._ingest(incoming[half:])
+            return IngestResult(
+                status=first.status + second.status,
+                reasons={**first.reasons, **{half + i: exc for i, exc in second.reasons.items()}},
+                alerts_opened=first.alerts_opened + second.alerts_opened,
+            )
 
     def _selfwatch(self) -> None:
         try:

@@ -284,6 +284,20 @@ def events_ingest(*, messages: list[Incoming], now: datetime | None = None) -> I
     raise AssertionError("unreachable")
 
 
+def events_reject_unstorable(*, message: Incoming, now: datetime | None = None) -> IngestResult:
+    """Record a message that passed validation but that the database refuses to store (the listener's last resort)."""
+    exc = Rejected("unstorable", _("The message could not be stored."))
+    RejectedMessage.objects.create(
+        channel=message.channel,
+        topic=message.topic[:255],
+        reason=exc.reason,
+        detail=exc.message[:255],
+        excerpt=_excerpt(message.body),
+        at=now or timezone.now(),
+    )
+    return IngestResult(status=["rejected"], reasons={0: exc})
+
+
 def _ingest_once(messages: list[Incoming], now: datetime) -> IngestResult:
     result = IngestResult(status=["rejected"] * len(messages))
     parsed: list[Parsed] = []
