@@ -432,7 +432,10 @@ def main() -> None:
         if pg_admin is not None:
             pg_admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
             pg_admin.close()
-        shutil.rmtree(workdir, ignore_errors=True)
+        if os.environ.get("BENCH_KEEP_WORKDIR"):
+            print(f"kept {workdir} (listener.log, mosquitto.log)")
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
     print(json.dumps(all_results, indent=2))
 
 

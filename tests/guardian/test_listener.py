@@ -110,7 +110,7 @@ def test_an_alarm_does_not_wait_behind_a_backlog_of_routine_messages(make_device
 
 
 @pytest.mark.django_db(transaction=True)
-def test_alarms_are_stored_by_their_own_thread_while_a_routine_batch_is_still_being_stored(elders, make_device, start_broker):
+def test_alarms_are_stored_on_their_own_while_a_routine_batch_is_still_being_stored(elders, make_device, start_broker):
     bracelet, sos = make_device(elders["liandu"], "bracelet"), make_device(elders["liandu"], "sos")
     broker = start_broker([(bracelet.serial, bracelet.secret), (sos.serial, sos.secret)])
     run_listener(broker, until=lambda lis: lis.connected.is_set() and time.sleep(0.2) is None)
@@ -132,7 +132,13 @@ def test_alarms_are_stored_by_their_own_thread_while_a_routine_batch_is_still_be
             super()._store(batch)
 
     listener = SlowRoutine(
-        host=broker.host, port=broker.port, username=LISTENER[0], password=LISTENER[1], client_id="test-listener", selfwatch_every=0
+        host=broker.host,
+        port=broker.port,
+        username=LISTENER[0],
+        password=LISTENER[1],
+        client_id="test-listener",
+        selfwatch_every=0,
+        alarms="thread",  # the `listen` command forks a process instead; this test's in-memory database cannot follow it there
     )
     deadline = time.monotonic() + 30
     listener.run(until=lambda: listener.stats.received >= 51 or time.monotonic() > deadline)
