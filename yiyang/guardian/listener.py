@@ -341,6 +341,9 @@ def _alarm_process_main(params: dict, sender, parent_pid: int) -> None:
     listener = Listener(**params, selfwatch_every=0, sessions=("alarms",), alarms="inline")
     signal.signal(signal.SIGTERM, listener.stop)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the parent, which stops this process in order
-    stats = listener.run(until=lambda: os.getppid() != parent_pid)
-    sender.send(dataclasses.asdict(stats))
-    sender.close()
+    try:
+        stats = listener.run(until=lambda: os.getppid() != parent_pid)
+        sender.send(dataclasses.asdict(stats))
+    finally:
+        sender.close()
+        connection.close()
