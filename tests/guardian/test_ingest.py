@@ -98,6 +98,15 @@ def test_json_the_database_cannot_store_is_rejected_as_malformed(make_device, el
     assert RejectedMessage.objects.get().reason == "malformed"
 
 
+@pytest.mark.parametrize("bad", [float("nan"), "nul\x00", "lone \ud800"], ids=["nan", "nul", "lone-surrogate"])
+def test_the_same_is_rejected_from_an_already_parsed_http_body(make_device, elder, bad):
+    dev = make_device(elder, "sos")
+    unsigned = dev.message("heartbeat", sign=False, data={"x": bad})  # rejected before its signature is looked at
+    result = events_ingest(messages=[Incoming(unsigned, channel="http"), dev.incoming("heartbeat")])
+    assert result.status == ["rejected", "accepted"]
+    assert result.reasons[0].reason == "malformed"
+
+
 def test_not_json_is_rejected_without_stopping_the_batch(make_device, elder):
     dev = make_device(elder, "sos")
     result = events_ingest(messages=[Incoming(b"\xff{not json"), Incoming(b"[1,2]"), dev.incoming("sos")])

@@ -174,7 +174,7 @@ def parse_message(body: bytes | str | dict, *, now: datetime, index: int = 0) ->
     if isinstance(body, dict):
         payload = body
         try:
-            text = json.dumps(body, ensure_ascii=False, allow_nan=False)
+            text = json.dumps(body, allow_nan=False)  # ASCII: NUL and lone surrogates show as escapes, caught below
         except (TypeError, ValueError):
             raise Rejected("malformed", _("The message is not valid JSON."))
     else:
