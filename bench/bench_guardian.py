@@ -2,11 +2,15 @@
 
 For each database (SQLite file, and PostgreSQL when one answers) it
 1. creates a fresh database, registers devices, and starts a Mosquitto with the project's configuration;
-2. measures the ceiling: a bare paho subscriber's QoS 1 round trip through the same broker;
+2. measures the ceiling: a bare paho subscriber (its own process, like the listener) receiving QoS 1
+   messages through the same broker from the same publisher, before and after the listener's steps;
 3. runs the real listener (a subprocess) and publishes at increasing rates, each step for a few seconds,
    with critical SOS alarms sprinkled in: sustained events/s (published -> stored) and p50/p99 latency
    from publish to the alert row being visible in the database;
-4. publishes a burst far faster than the listener stores, and checks that every message is stored.
+4. publishes a burst faster than the listener stores while it runs (the backlog left when publishing ends
+   shows it fell behind), and checks that every message is stored;
+5. stops the listener, publishes a burst well beyond Debian's 1,000-message queue, restarts the broker
+   (its persistence must carry the queue over), restarts the listener, and checks that every message is stored.
 
     uv run python bench/bench_guardian.py                       # SQLite, and PostgreSQL if it answers
     uv run python bench/bench_guardian.py --db sqlite --rates 500,1000,2000 --step-seconds 8
@@ -19,6 +23,7 @@ import argparse
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -59,6 +64,7 @@ def run_backend(args) -> dict:
     import paho.mqtt.client as mqtt
     from django.core.management import call_command
     from django.db import connection
+    from django.db.models import Count, Max
     from django.utils import timezone
 
     from yiyang.accounts.models import User
@@ -108,11 +114,21 @@ def run_backend(args) -> dict:
         run_as=getpass.getuser(),
     )
     broker_log = open(work / "mosquitto.log", "ab")  # noqa: SIM115
-    broker = subprocess.Popen([binary, "-c", str(conf)], stdout=broker_log, stderr=subprocess.STDOUT)
     import atexit
 
-    atexit.register(lambda: broker.poll() is None and broker.terminate())
-    time.sleep(0.5)
+    def start_broker() -> subprocess.Popen:
+        process = subprocess.Popen([binary, "-c", str(conf)], stdout=broker_log, stderr=subprocess.STDOUT)
+        atexit.register(lambda: process.poll() is None and process.terminate())
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                time.sleep(0.05)
+        return process
+
+    broker = start_broker()
 
     def client(user, client_id, **kw):
         c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv311, **kw)
@@ -136,34 +152,29 @@ def run_backend(args) -> dict:
 
     results: dict = {"database": connection.vendor, "devices": args.devices}
 
-    # 1. The ceiling: a bare subscriber's QoS 1 round trip through the same broker.
-    got = {"n": 0, "last": 0.0}
-    done = threading.Event()
-
-    def on_message(c, u, m):
-        got["n"] += 1
-        if got["n"] >= args.bare_messages:
-            got["last"] = time.perf_counter()
-            done.set()
-
-    bare = client(LISTENER, "bench-bare-subscriber")
-    bare.on_message = on_message
-    bare.subscribe(TOPIC_FILTER, qos=1)
-    time.sleep(0.3)
     pub = client(SIMULATOR, "bench-publisher")
     # Alarms come from other devices, i.e. other connections: never queued behind the routine publisher's backlog.
     alarm_pub = client(SIMULATOR, "bench-alarm-publisher")
-    prepared = [routine(i) for i in range(args.bare_messages)]
-    start = time.perf_counter()
-    infos = [pub.publish(t, b, qos=1) for t, b, _ in prepared]
-    done.wait(120)
-    for info in infos[-10:]:
-        info.wait_for_publish(30)
-    bare_rate = args.bare_messages / (got["last"] - start) if got["last"] else float("nan")
-    bare.disconnect()
-    bare.loop_stop()
-    results["bare_round_trip_per_s"] = round(bare_rate)
-    print(f"[{connection.vendor}] bare subscriber QoS 1 round trip: {bare_rate:,.0f} msg/s", flush=True)
+
+    def bare_round_trip(label: str) -> float:
+        """The ceiling: a bare subscriber process (QoS 1, acknowledging on receipt, no database) fed by the same publisher."""
+        sub = subprocess.Popen(
+            [sys.executable, __file__, "--bare-subscriber", "--port", str(port), "--count", str(args.bare_messages)],
+            stdout=subprocess.PIPE, text=True, cwd=ROOT,
+        )  # fmt: skip
+        assert sub.stdout.readline().strip() == "READY"
+        prepared = [routine(i) for i in range(args.bare_messages)]
+        start = time.time()
+        infos = [pub.publish(t, b, qos=1) for t, b, _ in prepared]
+        out = sub.communicate(timeout=180)[0]
+        for info in infos[-10:]:
+            info.wait_for_publish(30)
+        last = float(out.split("DONE", 1)[1]) if "DONE" in out else float("nan")
+        rate = args.bare_messages / (last - start)
+        print(f"[{connection.vendor}] bare subscriber QoS 1 round trip ({label}): {rate:,.0f} msg/s", flush=True)
+        return rate
+
+    results["bare_round_trip_per_s"] = round(bare_round_trip("before"))
 
     # 2. The real listener, as a subprocess, against the same database. Its persistent session is
     # created first, so that nothing published while the process starts up is missed.
@@ -175,15 +186,31 @@ def run_backend(args) -> dict:
         session.loop_stop()
     env = {**os.environ, "YIYANG_LOG_LEVEL": os.environ.get("BENCH_LISTENER_LOG_LEVEL", "WARNING")}
     listener_log = open(work / "listener.log", "ab")  # noqa: SIM115
-    listener = subprocess.Popen(
-        [sys.executable, "-m", "yiyang.cli", "guardian", "listen", "--port", str(port), "--username", LISTENER[0], "--password", LISTENER[1],
-         "--client-id", "bench-listener", "--batch-size", str(args.batch_size)],
-        env=env, stdout=listener_log, stderr=subprocess.STDOUT, cwd=ROOT,
-    )  # fmt: skip
-    atexit.register(lambda: listener.poll() is None and listener.terminate())
+
+    def start_listener() -> subprocess.Popen:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "yiyang.cli", "guardian", "listen", "--port", str(port), "--username", LISTENER[0],
+             "--password", LISTENER[1], "--client-id", "bench-listener", "--batch-size", str(args.batch_size)],
+            env=env, stdout=listener_log, stderr=subprocess.STDOUT, cwd=ROOT,
+        )  # fmt: skip
+        atexit.register(lambda: process.poll() is None and process.terminate())
+        return process
+
+    listener = start_listener()
+
+    base = {"pk": 0, "rows": 0}
 
     def stored() -> int:
-        return DeviceEvent.objects.count()
+        # Counts the rows above a checkpoint (an index range scan) rather than the whole growing table: a full count
+        # every 50 ms would cost the database a good share of a core and slow the listener it measures. Rows commit
+        # out of id order (two connections), so the checkpoint moves only to 10,000 ids below the highest one seen.
+        above = DeviceEvent.objects.filter(pk__gt=base["pk"]).aggregate(n=Count("pk"), top=Max("pk"))
+        if above["n"] > 40_000:
+            new_pk = above["top"] - 10_000
+            base["rows"] += DeviceEvent.objects.filter(pk__gt=base["pk"], pk__lte=new_pk).count()
+            base["pk"] = new_pk
+            return stored()
+        return base["rows"] + above["n"]
 
     # Warm up: wait until the listener process has stored a first message.
     topic, body, _id = routine(0)
@@ -258,7 +285,7 @@ def run_backend(args) -> dict:
         Alert.objects.filter(kind="sos").update(state="resolved", outcome="false_alarm", resolved_at=timezone.now())
     results["steps"] = steps
 
-    # 3. A burst far faster than the listener stores: nothing may be lost.
+    # 3. A burst faster than the listener stores, while it runs: nothing may be lost.
     before = stored()
     prepared = [routine(i) for i in range(args.burst)]
     start = time.perf_counter()
@@ -266,6 +293,7 @@ def run_backend(args) -> dict:
     for info in infos:
         info.wait_for_publish(120)
     published = time.perf_counter() - start
+    backlog = before + args.burst - stored()
     deadline = time.perf_counter() + 300
     while stored() < before + args.burst and time.perf_counter() < deadline:
         time.sleep(0.1)
@@ -274,20 +302,85 @@ def run_backend(args) -> dict:
         "messages": args.burst,
         "published_in_s": round(published, 2),
         "publish_rate_per_s": round(args.burst / published),
+        "backlog_when_published": backlog,
         "stored": stored() - before,
         "drained_in_s": round(drained, 2),
         "lost": args.burst - (stored() - before),
     }
-    print(f"[{connection.vendor}] burst: {results['burst']}", flush=True)
+    print(f"[{connection.vendor}] burst while listening: {results['burst']}", flush=True)
 
+    # 4. The listener stops; a burst queues in the broker; the broker restarts (persistence); the listener restarts.
+    listener.send_signal(signal.SIGTERM)
+    results["listener_exit"] = listener.wait(60)
+    before = stored()
+    prepared = [routine(i) for i in range(args.burst)]
+    infos = [pub.publish(t, b, qos=1) for t, b, _ in prepared]
+    for info in infos:
+        info.wait_for_publish(120)
     for c in (pub, alarm_pub):
         c.disconnect()
         c.loop_stop()
-    listener.terminate()
-    results["listener_exit"] = listener.wait(60)
+    broker.send_signal(signal.SIGTERM)  # a clean stop writes the persistence file
+    broker.wait(60)
+    broker = start_broker()
+    start = time.perf_counter()
+    listener = start_listener()
+    deadline = time.perf_counter() + 300
+    while stored() < before + args.burst and time.perf_counter() < deadline:
+        time.sleep(0.1)
+    results["burst_across_restarts"] = {
+        "messages": args.burst,
+        "stored": stored() - before,
+        "drained_in_s": round(time.perf_counter() - start, 2),
+        "lost": args.burst - (stored() - before),
+    }
+    print(f"[{connection.vendor}] burst queued while the listener was down, across a broker restart: "
+          f"{results['burst_across_restarts']}", flush=True)  # fmt: skip
+
+    # The ceiling again, now that the machine has run the whole load (its spread is part of the figure).
+    listener.send_signal(signal.SIGTERM)
+    listener.wait(60)
+    for session_id in ("bench-listener", "bench-listener-alarms"):
+        # End the listener's persistent sessions, so the broker does not queue the ceiling's messages for them.
+        client(LISTENER, session_id, clean_session=True).disconnect()
+    pub = client(SIMULATOR, "bench-publisher")
+    results["bare_round_trip_after_per_s"] = round(bare_round_trip("after"))
+    pub.disconnect()
+    pub.loop_stop()
     broker.terminate()
     broker.wait(10)
     return results
+
+
+def bare_subscriber(port: int, count: int) -> None:
+    """Child process: subscribe like the listener (QoS 1) but store nothing; print when `count` messages arrived."""
+    import paho.mqtt.client as mqtt
+
+    from yiyang.guardian.brokerfiles import TOPIC_FILTER
+
+    got = {"n": 0}
+    done = threading.Event()
+
+    def on_message(c, u, m):
+        got["n"] += 1
+        if got["n"] >= count:
+            got["last"] = time.time()
+            done.set()
+
+    c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="bench-bare-subscriber", protocol=mqtt.MQTTv311)
+    c.username_pw_set(*LISTENER)
+    c.on_message = on_message
+    subscribed = threading.Event()
+    c.on_subscribe = lambda *a: subscribed.set()
+    c.connect("127.0.0.1", port, keepalive=30)
+    c.loop_start()
+    c.subscribe(TOPIC_FILTER, qos=1)
+    subscribed.wait(30)
+    print("READY", flush=True)
+    done.wait(170)
+    print(f"DONE{got.get('last', float('nan'))}", flush=True)
+    c.disconnect()
+    c.loop_stop()
 
 
 def main() -> None:
@@ -300,11 +393,18 @@ def main() -> None:
     parser.add_argument("--sos-per-step", type=int, default=40)
     parser.add_argument("--bare-messages", type=int, default=20000)
     parser.add_argument("--burst", type=int, default=30000)
-    parser.add_argument("--batch-size", type=int, default=500)
+    parser.add_argument("--batch-size", type=int, default=1000)
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--bare-subscriber", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--port", type=int, default=0, help=argparse.SUPPRESS)
+    parser.add_argument("--count", type=int, default=0, help=argparse.SUPPRESS)
     parser.add_argument("--workdir", default="", help=argparse.SUPPRESS)
     args = parser.parse_args()
     args.rates = [int(r) for r in str(args.rates).split(",") if r]
+
+    if args.bare_subscriber:
+        bare_subscriber(args.port, args.count)
+        return
 
     if args.child:
         print("RESULT=" + json.dumps(run_backend(args)), flush=True)
@@ -344,7 +444,10 @@ def main() -> None:
         if pg_admin is not None:
             pg_admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
             pg_admin.close()
-        shutil.rmtree(workdir, ignore_errors=True)
+        if os.environ.get("BENCH_KEEP_WORKDIR"):
+            print(f"kept {workdir} (listener.log, mosquitto.log)")
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
     print(json.dumps(all_results, indent=2))
 
 

@@ -78,6 +78,35 @@ def test_bad_messages_are_rejected_counted_and_change_nothing(make_device, elder
     assert RejectedMessage.objects.get().reason == reason
 
 
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"v": 1, "device": "%s", "id": "n1", "type": "heartbeat", "ts": "%s", "battery": NaN}',
+        b'{"v": 1, "device": "%s", "id": "n2", "type": "heartbeat", "ts": "%s", "data": {"x": Infinity}}',
+        b'{"v": 1, "device": "%s", "id": "n3\\u0000", "type": "heartbeat", "ts": "%s"}',
+        b'{"v": 1, "device": "%s", "id": "n4", "type": "heartbeat", "ts": "%s", "data": {"note": "\\ud800"}}',
+    ],
+    ids=["nan", "infinity", "nul", "lone-surrogate"],
+)
+def test_json_the_database_cannot_store_is_rejected_as_malformed(make_device, elder, body):
+    # Python's json module accepts these; PostgreSQL's jsonb and text refuse them, which would fail a whole batch.
+    dev = make_device(elder, "sos")
+    raw = body % (dev.serial.encode(), timezone.now().isoformat().encode())
+    result = events_ingest(messages=[Incoming(raw, channel="mqtt", topic_serial=dev.serial), dev.incoming("heartbeat")])
+    assert result.status == ["rejected", "accepted"]
+    assert result.reasons[0].reason == "malformed"
+    assert RejectedMessage.objects.get().reason == "malformed"
+
+
+@pytest.mark.parametrize("bad", [float("nan"), "nul\x00", "lone \ud800"], ids=["nan", "nul", "lone-surrogate"])
+def test_the_same_is_rejected_from_an_already_parsed_http_body(make_device, elder, bad):
+    dev = make_device(elder, "sos")
+    unsigned = dev.message("heartbeat", sign=False, data={"x": bad})  # rejected before its signature is looked at
+    result = events_ingest(messages=[Incoming(unsigned, channel="http"), dev.incoming("heartbeat")])
+    assert result.status == ["rejected", "accepted"]
+    assert result.reasons[0].reason == "malformed"
+
+
 def test_not_json_is_rejected_without_stopping_the_batch(make_device, elder):
     dev = make_device(elder, "sos")
     result = events_ingest(messages=[Incoming(b"\xff{not json"), Incoming(b"[1,2]"), dev.incoming("sos")])

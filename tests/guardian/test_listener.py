@@ -1,6 +1,7 @@
 """The listener against a real Mosquitto (started here, with the project's configuration)."""
 
 import json
+import threading
 import time
 
 import pytest
@@ -106,3 +107,66 @@ def test_an_alarm_does_not_wait_behind_a_backlog_of_routine_messages(make_device
     assert DeviceEvent.objects.count() == 3001
     # Published last, stored (nearly) first: the alarm session is served before the routine backlog.
     assert backlog_when_alarm_stored and backlog_when_alarm_stored[0] <= 1000
+
+
+@pytest.mark.django_db(transaction=True)
+def test_alarms_are_stored_on_their_own_while_a_routine_batch_is_still_being_stored(elders, make_device, start_broker):
+    bracelet, sos = make_device(elders["liandu"], "bracelet"), make_device(elders["liandu"], "sos")
+    broker = start_broker([(bracelet.serial, bracelet.secret), (sos.serial, sos.secret)])
+    run_listener(broker, until=lambda lis: lis.connected.is_set() and time.sleep(0.2) is None)
+    sim = broker.client(*SIMULATOR, "simulator")
+    publish_all(sim, [(device_topic(bracelet.serial), bracelet.message("heartbeat")) for _ in range(50)])
+    publish_all(sim, [(device_topic(sos.serial, "sos"), sos.message("sos"))])
+    sim.disconnect()
+    seen = {}
+
+    class SlowRoutine(Listener):
+        def _store(self, batch):
+            if threading.current_thread() is threading.main_thread() and "alarm_first" not in seen:
+                # The routine batch is held here until the alarm is in the database (or 20 s pass).
+                deadline = time.monotonic() + 20
+                while not Alert.objects.filter(kind=AlertKind.SOS).exists() and time.monotonic() < deadline:
+                    time.sleep(0.05)
+                seen["alarm_first"] = Alert.objects.filter(kind=AlertKind.SOS).exists()
+                seen["routine_then"] = DeviceEvent.objects.filter(device=bracelet.device).count()
+            super()._store(batch)
+
+    listener = SlowRoutine(
+        host=broker.host,
+        port=broker.port,
+        username=LISTENER[0],
+        password=LISTENER[1],
+        client_id="test-listener",
+        selfwatch_every=0,
+        alarms="thread",  # the `listen` command forks a process instead; this test's in-memory database cannot follow it there
+    )
+    deadline = time.monotonic() + 30
+    listener.run(until=lambda: listener.stats.received >= 51 or time.monotonic() > deadline)
+    assert seen == {"alarm_first": True, "routine_then": 0}
+    assert listener.stats.accepted == 51
+    assert DeviceEvent.objects.count() == 51
+
+
+def test_a_message_the_database_refuses_is_rejected_alone_and_the_rest_of_its_batch_is_stored(make_device, elder, monkeypatch):
+    from django.db import DataError
+
+    from yiyang.guardian import listener as listener_module
+    from yiyang.guardian.operations import Incoming
+
+    dev = make_device(elder, "bracelet")
+    messages = [Incoming(dev.message("heartbeat"), channel="mqtt", topic=device_topic(dev.serial)) for _ in range(7)]
+    poison = messages[4]
+    real_ingest = listener_module.events_ingest
+
+    def refusing_ingest(*, messages):
+        if poison in messages:
+            raise DataError("invalid input syntax")  # as PostgreSQL says of a value it cannot store
+        return real_ingest(messages=messages)
+
+    monkeypatch.setattr(listener_module, "events_ingest", refusing_ingest)
+    listener = Listener(host="127.0.0.1", port=1, client_id="unit", selfwatch_every=0)
+    result = listener._ingest(messages)
+    assert result.status == ["accepted"] * 4 + ["rejected"] + ["accepted"] * 2
+    assert result.reasons[4].reason == "unstorable"
+    assert DeviceEvent.objects.count() == 6
+    assert RejectedMessage.objects.get().reason == "unstorable"

@@ -78,6 +78,21 @@ def start_listener(broker, env, log: Path) -> subprocess.Popen:
     return process
 
 
+def child_pids(pid: int) -> list[int]:
+    try:
+        return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
+
+
+def running(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state not in ("Z", "X")  # a zombie has ended; only its exit status waits to be collected
+
+
 def db_count(path: Path, sql: str) -> int:
     with sqlite3.connect(path, timeout=30) as conn:
         return conn.execute(sql).fetchone()[0]
@@ -127,8 +142,15 @@ def test_kill_mid_stream_and_restart_stores_each_event_once(file_db, start_broke
     deadline = time.monotonic() + 30
     while db_count(db, "select count(*) from guardian_deviceevent") == 0 and time.monotonic() < deadline:
         time.sleep(0.05)
+    alarm_process = child_pids(first.pid)  # the listener's forked alarm process
+    if Path(f"/proc/{first.pid}/task/{first.pid}/children").exists():
+        assert alarm_process, "the listener serves alarms from a process of its own"
     first.send_signal(signal.SIGKILL)
     first.wait(10)
+    deadline = time.monotonic() + 15
+    while any(running(pid) for pid in alarm_process) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not any(running(pid) for pid in alarm_process), "the alarm process must end with its killed parent"
     stored_by_first = db_count(db, "select count(*) from guardian_deviceevent")
     publisher.join(60)
     sim.disconnect()

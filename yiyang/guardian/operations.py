@@ -22,7 +22,7 @@ from django.utils.translation import gettext as _
 
 from yiyang.audit.operations import audit_record
 from yiyang.core.errors import DomainError, StateConflict
-from yiyang.guardian import crypto, zones
+from yiyang.guardian import bulk, crypto, zones
 from yiyang.guardian.models import (
     ALERT_TRANSITIONS,
     SEVERITY_RANK,
@@ -96,7 +96,7 @@ class Incoming:
     topic_serial: str | None = None
 
 
-@dataclass
+@dataclass(slots=True)
 class Parsed:
     index: int
     payload: dict
@@ -105,10 +105,53 @@ class Parsed:
     kind: str
     occurred_at: datetime
     battery: int | None
+    # The message as JSON text (what was received, or the dict serialised): stored as the event's payload.
+    text: str = ""
     lat: float | None = None
     lon: float | None = None
     accuracy: int | None = None
-    device: Device | None = None
+    device: "DeviceState | None" = None
+
+
+@dataclass(slots=True)
+class DeviceState:
+    """A device's configuration and running state as one batch sees it (read under lock; written back in bulk)."""
+
+    pk: int
+    serial: str
+    elder_id: int
+    device_type: str
+    is_active: bool
+    report_interval_seconds: int
+    secret_encrypted: bytes
+    last_seen_at: datetime | None
+    last_activity_at: datetime | None
+    battery: int | None
+    is_offline: bool
+    consecutive_outside: int
+    recent_positions: list | str  # JSON text until the position rule needs it (PostgreSQL)
+    positions_changed: bool = False
+    _model: Device | None = None
+
+    def model(self) -> Device:
+        """The Device row with its elder and region, loaded only when an alert needs them."""
+        if self._model is None:
+            self._model = Device.objects.select_related("elder__residence_region").get(pk=self.pk)
+        return self._model
+
+
+# Decrypted device secrets, keyed by their ciphertext: a changed secret is a new key, so nothing goes stale.
+_SECRETS: dict[bytes, str] = {}
+
+
+def _device_secret(encrypted: bytes | memoryview) -> str:
+    blob = bytes(encrypted)
+    secret = _SECRETS.get(blob)
+    if secret is None:
+        if len(_SECRETS) > 100_000:
+            _SECRETS.clear()
+        secret = _SECRETS[blob] = crypto.decrypt_secret(blob)
+    return secret
 
 
 @dataclass
@@ -121,19 +164,32 @@ class IngestResult:
         return self.status.count(status)
 
 
+def _no_constant(name: str):
+    # JSON has no NaN or Infinity (Python's json module accepts them; the databases' JSON types do not).
+    raise ValueError(name)
+
+
 def parse_message(body: bytes | str | dict, *, now: datetime, index: int = 0) -> Parsed:
     """Validate one message against the documented schema (docs/guardian.md)."""
     if isinstance(body, dict):
         payload = body
+        try:
+            text = json.dumps(body, allow_nan=False)  # ASCII: NUL and lone surrogates show as escapes, caught below
+        except (TypeError, ValueError):
+            raise Rejected("malformed", _("The message is not valid JSON."))
     else:
         try:
-            payload = json.loads(body)
+            text = body.decode() if isinstance(body, bytes | bytearray) else body
+            payload = json.loads(text, parse_constant=_no_constant)
         except (ValueError, UnicodeDecodeError):
             raise Rejected("malformed", _("The message is not valid JSON."))
     if not isinstance(payload, dict):
         raise Rejected("malformed", _("The message must be a JSON object."))
+    if "\\u0000" in text or "\x00" in text or ("\\ud" in text.lower() and not _encodable(payload)):
+        # NUL characters and lone surrogates cannot be stored (PostgreSQL's text and jsonb refuse them).
+        raise Rejected("malformed", _("The message contains characters that are not allowed."))
 
-    def text(name: str, max_length: int) -> str:
+    def text_field(name: str, max_length: int) -> str:
         value = payload.get(name)
         if not isinstance(value, str) or not value.strip():
             raise Rejected("malformed", _("%(field)s: this field is required and must be text.") % {"field": name}, field=name)
@@ -151,9 +207,9 @@ def parse_message(body: bytes | str | dict, *, now: datetime, index: int = 0) ->
             )
         return value
 
-    serial = text("device", 64)
-    message_id = text("id", 64)
-    kind = text("type", 16)
+    serial = text_field("device", 64)
+    message_id = text_field("id", 64)
+    kind = text_field("type", 16)
     if kind not in EVENT_KINDS:
         raise Rejected("malformed", _("type: one of %(kinds)s.") % {"kinds": ", ".join(sorted(EVENT_KINDS))}, field="type")
     raw_ts = payload.get("ts")
@@ -170,7 +226,7 @@ def parse_message(body: bytes | str | dict, *, now: datetime, index: int = 0) ->
     if occurred > now + MAX_CLOCK_SKEW:
         raise Rejected("malformed", _("ts: the time is in the future; check the device clock."), field="ts")
     battery = number("battery", 0, 100)
-    parsed = Parsed(index, payload, serial, message_id, kind, occurred, int(battery) if battery is not None else None)
+    parsed = Parsed(index, payload, serial, message_id, kind, occurred, int(battery) if battery is not None else None, text)
     if kind == "position":
         parsed.lat = float(number("lat", -90, 90, required=True))
         parsed.lon = float(number("lon", -180, 180, required=True))
@@ -183,18 +239,22 @@ def parse_message(body: bytes | str | dict, *, now: datetime, index: int = 0) ->
     return parsed
 
 
-def _authenticate(parsed: Parsed, incoming: Incoming, device: Device | None) -> None:
+def _encodable(payload: dict) -> bool:
+    try:
+        json.dumps(payload, ensure_ascii=False).encode()
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _authenticate(parsed: Parsed, incoming: Incoming, device: DeviceState | None) -> None:
     if device is None or not device.is_active:
         raise Rejected("unknown_device", _("device: no active device with this serial."), field="device", status=401)
     if incoming.topic_serial is not None and incoming.topic_serial != parsed.serial:
         # A device may only speak for itself: its topic (guarded by the broker ACL) must name it.
         raise Rejected("topic_mismatch", _("device: the topic belongs to another device."), field="device", status=403)
     if "sig" in parsed.payload:
-        secret = getattr(device, "_plain_secret", None)
-        if secret is None:
-            secret = crypto.decrypt_secret(device.secret_encrypted)
-            device._plain_secret = secret
-        if not crypto.signature_valid(parsed.payload, secret):
+        if not crypto.signature_valid(parsed.payload, _device_secret(device.secret_encrypted)):
             raise Rejected("bad_signature", _("sig: the signature does not match this device's secret."), field="sig", status=401)
         return
     trusted = incoming.channel == Channel.MQTT and incoming.topic_serial is not None and settings.GUARDIAN_MQTT_TRUST_BROKER_AUTH
@@ -204,10 +264,11 @@ def _authenticate(parsed: Parsed, incoming: Incoming, device: Device | None) -> 
 
 def _excerpt(body) -> str:
     if isinstance(body, dict):
-        body = json.dumps(body, ensure_ascii=False)
+        body = json.dumps(body, ensure_ascii=False, default=str)
     if isinstance(body, bytes):
         body = body[:300].decode("utf-8", "replace")
-    return str(body)[:200]
+    # NUL cannot be stored in a text column; the excerpt is for people to read.
+    return str(body)[:200].replace("\x00", "\ufffd").encode("utf-8", "replace").decode()
 
 
 def events_ingest(*, messages: list[Incoming], now: datetime | None = None) -> IngestResult:
@@ -216,11 +277,25 @@ def events_ingest(*, messages: list[Incoming], now: datetime | None = None) -> I
         try:
             return _ingest_once(messages, now or timezone.now())
         except IntegrityError:
-            # Another ingester stored one of these keys (or opened the same alert) between our
-            # check and our insert; the rerun sees its rows and treats them as duplicates.
+            # Another ingester opened the same alert between our check and our insert; the rerun
+            # sees its rows (events themselves are de-duplicated by the insert).
             if attempt == 2:
                 raise
     raise AssertionError("unreachable")
+
+
+def events_reject_unstorable(*, message: Incoming, now: datetime | None = None) -> IngestResult:
+    """Record a message that passed validation but that the database refuses to store (the listener's last resort)."""
+    exc = Rejected("unstorable", _("The message could not be stored."))
+    RejectedMessage.objects.create(
+        channel=message.channel,
+        topic=message.topic[:255],
+        reason=exc.reason,
+        detail=exc.message[:255],
+        excerpt=_excerpt(message.body),
+        at=now or timezone.now(),
+    )
+    return IngestResult(status=["rejected"], reasons={0: exc})
 
 
 def _ingest_once(messages: list[Incoming], now: datetime) -> IngestResult:
@@ -232,11 +307,12 @@ def _ingest_once(messages: list[Incoming], now: datetime) -> IngestResult:
         except Rejected as exc:
             result.reasons[i] = exc
     with transaction.atomic():
-        # Locking the devices serialises concurrent ingesters on the same device's running state.
-        # No select_related: the elder is needed only when an alert opens (rare), and building
-        # three model instances per device per batch cost more than that lazy query.
-        devices = {d.serial: d for d in Device.objects.select_for_update().filter(serial__in={p.serial for p in parsed})}
+        # Locking the devices serialises concurrent ingesters (HTTP, the listener's two sessions) on a
+        # device's running state. Plain tuples, not model instances: the elder is loaded only when an
+        # alert opens (rare).
+        devices = {row[1]: DeviceState(*row) for row in bulk.lock_devices({p.serial for p in parsed})}
         authentic: list[Parsed] = []
+        seen: set[tuple[int, str]] = set()
         for p in parsed:
             try:
                 _authenticate(p, messages[p.index], devices.get(p.serial))
@@ -244,40 +320,24 @@ def _ingest_once(messages: list[Incoming], now: datetime) -> IngestResult:
                 result.reasons[p.index] = exc
                 continue
             p.device = devices[p.serial]
-            authentic.append(p)
-        existing: set[tuple[int, str]] = set()
-        if authentic:
-            existing = set(
-                DeviceEvent.objects.filter(
-                    device_id__in={p.device.pk for p in authentic}, message_id__in={p.message_id for p in authentic}
-                ).values_list("device_id", "message_id")
-            )
-        fresh: list[Parsed] = []
-        for p in authentic:
             key = (p.device.pk, p.message_id)
-            if key in existing:
+            if key in seen:
                 result.status[p.index] = "duplicate"
                 continue
-            existing.add(key)
-            result.status[p.index] = "accepted"
-            fresh.append(p)
-        _insert_rows(
-            DeviceEvent,
-            ["device", "message_id", "kind", "occurred_at", "received_at", "channel", "battery", "payload"],
-            [
-                (
-                    p.device.pk,
-                    p.message_id,
-                    p.kind,
-                    p.occurred_at,
-                    now,
-                    messages[p.index].channel,
-                    p.battery,
-                    {k: v for k, v in p.payload.items() if k != "sig"},
-                )
-                for p in fresh
-            ],
+            seen.add(key)
+            authentic.append(p)
+        # De-duplication on (device, message id) happens in the insert itself.
+        inserted = bulk.insert_events(
+            [(p.device.pk, p.message_id, p.kind, p.occurred_at, messages[p.index].channel, p.battery, p.text) for p in authentic],
+            received_at=now,
         )
+        fresh: list[Parsed] = []
+        for p in authentic:
+            if (p.device.pk, p.message_id) in inserted:
+                result.status[p.index] = "accepted"
+                fresh.append(p)
+            else:
+                result.status[p.index] = "duplicate"
         if result.reasons:
             RejectedMessage.objects.bulk_create(
                 [
@@ -312,8 +372,9 @@ def _apply_rules(events: list[Parsed], now: datetime, result: IngestResult) -> N
     if elder_ids:
         for z in SafeZone.objects.filter(elder_id__in=elder_ids, is_active=True):
             zones_by_elder[z.elder_id].append(z)
-    positions: list[Position] = []
-    changed: list[Device] = []
+    positions: list[tuple] = []
+    changed: list[tuple] = []
+    moved_elders: set[int] = set()
     for device_events in by_device.values():
         device = device_events[0].device
         device_events.sort(key=lambda p: p.occurred_at)
@@ -325,94 +386,58 @@ def _apply_rules(events: list[Parsed], now: datetime, result: IngestResult) -> N
                 device.last_seen_at = p.occurred_at
                 if p.battery is not None:
                     device.battery = p.battery
-            ref = {"message_id": p.message_id, "at": p.occurred_at.isoformat()}
-            if p.kind in ALARM_KINDS:
-                _raise(result, kind=ALARM_KINDS[p.kind], device=device, at=p.occurred_at, now=now, ref=ref)
-            elif p.kind == "tamper":
-                _raise(result, kind=AlertKind.TAMPER, device=device, at=p.occurred_at, now=now, ref=ref)
-            elif p.kind in ACTIVITY_KINDS:
+            kind = p.kind
+            if kind == "heartbeat":
+                pass
+            elif kind == "position":
+                positions.append(_position_rule(result, device, p, zones_by_elder[device.elder_id], now))
+            elif kind in ALARM_KINDS:
+                _raise(result, kind=ALARM_KINDS[kind], device=device, at=p.occurred_at, now=now, ref=_ref(p))
+            elif kind == "tamper":
+                _raise(result, kind=AlertKind.TAMPER, device=device, at=p.occurred_at, now=now, ref=_ref(p))
+            elif kind in ACTIVITY_KINDS:
                 if device.last_activity_at is None or p.occurred_at > device.last_activity_at:
                     device.last_activity_at = p.occurred_at
-                _note_open(
-                    None,
-                    AlertKind.INACTIVITY,
-                    TimelineKind.MOVEMENT,
-                    _("Movement detected."),
-                    now,
-                    key=f"elder:{device.elder_id}:inactivity",
-                )
-            elif p.kind == "position":
-                positions.append(_position_rule(result, device, p, zones_by_elder[device.elder_id], now))
+                moved_elders.add(device.elder_id)
             if p.battery is not None and p.battery <= LOW_BATTERY_PERCENT:
-                _raise(result, kind=AlertKind.LOW_BATTERY, device=device, at=p.occurred_at, now=now, ref={**ref, "battery": p.battery})
+                _raise(result, kind=AlertKind.LOW_BATTERY, device=device, at=p.occurred_at, now=now, ref={**_ref(p), "battery": p.battery})
         # The offline deadline runs from when we last heard the device, not its clock.
-        device.offline_after = now + timedelta(seconds=3 * device.report_interval_seconds)
-        changed.append(device)
-    _insert_rows(
-        Position,
-        ["device", "elder_id", "lat", "lon", "accuracy_m", "at", "inside"],
-        [(x.device_id, x.elder_id, x.lat, x.lon, x.accuracy_m, x.at, x.inside) for x in positions],
-    )
-    fields = ["last_seen_at", "last_activity_at", "battery", "is_offline", "offline_after", "consecutive_outside", "recent_positions"]
-    _update_rows(Device, fields, [(*(getattr(d, f) for f in fields), d.pk) for d in changed])
+        changed.append(
+            (
+                device.last_seen_at,
+                device.last_activity_at,
+                device.battery,
+                device.is_offline,
+                now + timedelta(seconds=3 * device.report_interval_seconds),
+                device.consecutive_outside,
+                device.recent_positions if device.positions_changed else None,
+                device.pk,
+            )
+        )
+    if moved_elders:
+        # One query for the batch (not one per door or motion event): movement ends a "no movement" alarm's worry.
+        open_inactivity = Alert.objects.filter(
+            dedup_key__in=[f"elder:{e}:inactivity" for e in moved_elders], state__in=UNRESOLVED
+        ).select_for_update()
+        AlertEvent.objects.bulk_create(
+            [AlertEvent(alert=a, kind=TimelineKind.MOVEMENT, at=now, text=_("Movement detected.")) for a in open_inactivity]
+        )
+    bulk.insert_positions(positions)
+    bulk.update_devices(changed)
 
 
-# The hot path writes with executemany: the ORM's bulk_create/bulk_update spend most of a batch
-# building expressions (bulk_update's CASE WHEN per field), which capped ingestion far below the
-# broker's rate. Values still go through each field's get_db_prep_save, so types match the ORM's.
+def _ref(p: Parsed) -> dict:
+    return {"message_id": p.message_id, "at": p.occurred_at.isoformat()}
 
 
-def _prep(model, names: list[str]):
-    from django.db import connection, models
-
-    fields = [model._meta.get_field(n) for n in names]
-    preps = []
-    for f in fields:
-        if isinstance(f, models.DateTimeField):
-            preps.append(connection.ops.adapt_datetimefield_value)
-        elif isinstance(f, models.JSONField):
-            preps.append(lambda v, f=f: f.get_db_prep_save(v, connection))
-        else:
-            # Integers, floats, booleans, text and foreign-key ids pass through every driver unchanged.
-            preps.append(_same)
-    return fields, preps
-
-
-def _same(value):
-    return value
-
-
-def _insert_rows(model, names: list[str], rows: list[tuple]) -> None:
-    from django.db import connection
-
-    if not rows:
-        return
-    fields, preps = _prep(model, names)
-    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
-    # Identifiers come from the model's meta; every value is a parameter.
-    sql = f"INSERT INTO {connection.ops.quote_name(model._meta.db_table)} ({columns}) VALUES ({', '.join(['%s'] * len(fields))})"  # noqa: S608
-    with connection.cursor() as cursor:
-        cursor.executemany(sql, [[prep(v) for prep, v in zip(preps, row, strict=True)] for row in rows])
-
-
-def _update_rows(model, names: list[str], rows: list[tuple]) -> None:
-    """rows: (*values in `names` order, pk)."""
-    from django.db import connection
-
-    if not rows:
-        return
-    fields, preps = _prep(model, names)
-    sets = ", ".join(f"{connection.ops.quote_name(f.column)} = %s" for f in fields)
-    table, pk = connection.ops.quote_name(model._meta.db_table), connection.ops.quote_name(model._meta.pk.column)
-    sql = f"UPDATE {table} SET {sets} WHERE {pk} = %s"  # noqa: S608 (identifiers from the model's meta; values are parameters)
-    with connection.cursor() as cursor:
-        cursor.executemany(sql, [[*(prep(v) for prep, v in zip(preps, row[:-1], strict=True)), row[-1]] for row in rows])
-
-
-def _position_rule(result: IngestResult, device: Device, p: Parsed, elder_zones: list[SafeZone], now: datetime) -> Position:
+def _position_rule(result: IngestResult, device: DeviceState, p: Parsed, elder_zones: list[SafeZone], now: datetime) -> tuple:
     inside = zones.inside_any(elder_zones, p.lat, p.lon, p.occurred_at)
     fix = {"lat": p.lat, "lon": p.lon, "at": p.occurred_at.isoformat(), "inside": inside, "message_id": p.message_id}
-    device.recent_positions = [*device.recent_positions, fix][-RECENT_POSITIONS:]
+    recent = device.recent_positions
+    if isinstance(recent, str | bytes):
+        recent = json.loads(recent)
+    device.recent_positions = [*recent, fix][-RECENT_POSITIONS:]
+    device.positions_changed = True
     if inside is False:
         device.consecutive_outside += 1
         if device.consecutive_outside >= OUTSIDE_FIXES_TO_ALARM:
@@ -423,24 +448,18 @@ def _position_rule(result: IngestResult, device: Device, p: Parsed, elder_zones:
         if device.consecutive_outside:
             _note_open(device, AlertKind.WANDERING, TimelineKind.BACK_INSIDE, _("Back inside the safe zone."), now, data=fix)
         device.consecutive_outside = 0
-    return Position(device=device, elder_id=device.elder_id, lat=p.lat, lon=p.lon, accuracy_m=p.accuracy, at=p.occurred_at, inside=inside)
+    return (device.pk, device.elder_id, p.lat, p.lon, p.accuracy, p.occurred_at, inside)
 
 
-def _note_open(
-    device: Device | None, kind: str, timeline: str, text: str, now: datetime, *, key: str = "", data: dict | None = None
-) -> None:
-    key = key or f"{device.pk}:{kind}"
-    alert = Alert.objects.select_for_update().filter(dedup_key=key, state__in=UNRESOLVED).first()
+def _note_open(device: DeviceState, kind: str, timeline: str, text: str, now: datetime, *, data: dict | None = None) -> None:
+    alert = Alert.objects.select_for_update().filter(dedup_key=f"{device.pk}:{kind}", state__in=UNRESOLVED).first()
     if alert is not None:
         AlertEvent.objects.create(alert=alert, kind=timeline, at=now, text=text, data=data or {})
 
 
-def _raise(result: IngestResult | None, *, kind: str, device: Device | None, at: datetime, now: datetime, ref: dict, **extra) -> Alert:
-    elder = device.elder if device is not None else None
-    key = f"{device.pk}:{kind}" if device is not None else f"system:{kind}"
-    if kind == AlertKind.INACTIVITY and device is not None:
-        key = f"elder:{device.elder_id}:inactivity"
-    alert, opened = alert_raise(kind=kind, key=key, elder=elder, device=device, at=at, now=now, ref=ref, **extra)
+def _raise(result: IngestResult | None, *, kind: str, device: DeviceState, at: datetime, now: datetime, ref: dict, **extra) -> Alert:
+    model = device.model()
+    alert, opened = alert_raise(kind=kind, key=f"{device.pk}:{kind}", elder=model.elder, device=model, at=at, now=now, ref=ref, **extra)
     if opened and result is not None:
         result.alerts_opened.append(alert.pk)
     return alert
