@@ -41,4 +41,6 @@ def test_elder_orders_a_meal_in_three_taps_and_help_reaches_the_console_live(new
     operator.wait_for_function(f"document.querySelectorAll('.guardian-alert').length > {before}", timeout=30_000)
     critical = operator.locator(".guardian-alert[data-critical-open='1']").filter(has_text="张桂英")
     critical.first.wait_for()
+    # …and a screen reader hears it once, through the console's status line.
+    operator.wait_for_function("document.getElementById('guardian-announce').textContent.includes('张桂英')")
     shot(operator, "operator-console-help-alert")

@@ -82,6 +82,7 @@ def test_hotline_order_to_dispatch_visit_audit_and_rating(new_page):
         height=740,
         geolocation={"latitude": home[0] + 0.0002, "longitude": home[1]},  # about 20 m from the door
         permissions=["geolocation"],
+        service_workers="allow",  # the visit page works offline through its worker, as on a real phone
     )
     login(phone, "caregiver")
     phone.goto("/homecare/visits/")
