@@ -2,9 +2,10 @@
 elder mode, in Chinese and English.
 
 What is covered, and how it is kept to a few minutes:
-- Discovery (plain HTTP, no rendering): anonymous, then each demo role signed in, starts from its home page and every
-  parameterless page the walker (tests/walker.py) lists, and follows the links on every HTML page it
-  gets, expanding one URL per URL pattern (route name), so real ids fill the patterns' parameters.
+- Discovery (plain HTTP, no rendering): anonymous, then each demo role signed in, starts from its home
+  page and every parameterless page the walker (tests/walker.py) lists, and follows the links of the
+  HTML pages (and HTMX fragments) it gets, so real ids fill the URL patterns' parameters; a pattern
+  (route name) is expanded on at most EXPANSIONS of its URLs (see _discover).
 - Audit: the union over roles of the URL patterns found, each pattern audited once, as the first role
   in ROLES that reaches it (the narrowest roles first, so a page is seen with its usual user's data),
   in all four combinations of language (zh-hans, en) × mode (normal, elder) — one browser, a fresh

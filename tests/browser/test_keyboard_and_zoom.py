@@ -14,7 +14,7 @@ from urllib.parse import urlparse
 
 import pytest
 
-from tests.browser.conftest import login
+from tests.browser.conftest import axe_violations, login
 
 ELDER_PHONE = "13905781234"
 # (role, path, what must be on it): the login page, the hotline console and its order form, the elder's
@@ -184,6 +184,7 @@ def test_failed_login_announces_the_errors_next_to_the_fields(new_page):
     page.wait_for_selector("#id_username[aria-invalid=true]")
     assert _field_errors_are_announced(page) == []
     assert page.is_visible("#username-err")
+    assert axe_violations(page) == []  # the error state too: its colours, its names
 
 
 def test_failed_hotline_order_announces_the_errors_next_to_the_fields(new_page):
@@ -197,6 +198,7 @@ def test_failed_hotline_order_announces_the_errors_next_to_the_fields(new_page):
     assert "/homecare/hotline/" in page.url  # nothing was placed
     assert _field_errors_are_announced(page) == []
     assert page.get_attribute("#id_date", "aria-invalid") == "true"
+    assert axe_violations(page) == []
 
 
 def test_alarm_console_keeps_keyboard_focus_across_its_refresh(new_page):
