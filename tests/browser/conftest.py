@@ -134,6 +134,14 @@ def login(page, username: str, password: str = DEMO_PASSWORD) -> None:
     assert "/login/" not in page.url, f"{username} could not log in"
 
 
+def resolve_alert(page, alert_id: str) -> None:
+    """As an operator: resolve an alert a test raised, so that the next help request raises a new one."""
+    page.goto(f"/guardian/alerts/{alert_id}/")
+    page.select_option("#id_outcome", index=1)
+    page.click("form[action$='/resolve/'] button[type=submit]")
+    page.wait_for_load_state()
+
+
 def shot(page, name: str) -> None:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
