@@ -1,7 +1,9 @@
 """Journey 2: in elder mode, order a meal in three taps; press help and watch the alert reach the
 operator's console without anyone reloading it."""
 
-from tests.browser.conftest import login, shot
+from urllib.parse import parse_qs, urlparse
+
+from tests.browser.conftest import login, resolve_alert, shot
 
 
 def test_elder_orders_a_meal_in_three_taps_and_help_reaches_the_console_live(new_page):
@@ -41,4 +43,7 @@ def test_elder_orders_a_meal_in_three_taps_and_help_reaches_the_console_live(new
     operator.wait_for_function(f"document.querySelectorAll('.guardian-alert').length > {before}", timeout=30_000)
     critical = operator.locator(".guardian-alert[data-critical-open='1']").filter(has_text="张桂英")
     critical.first.wait_for()
+    # …and a screen reader hears it once, through the console's status line.
+    operator.wait_for_function("document.getElementById('guardian-announce').textContent.includes('张桂英')")
     shot(operator, "operator-console-help-alert")
+    resolve_alert(operator, parse_qs(urlparse(elder.url).query)["alert"][0])  # later help requests raise new alerts

@@ -82,6 +82,7 @@ def test_hotline_order_to_dispatch_visit_audit_and_rating(new_page):
         height=740,
         geolocation={"latitude": home[0] + 0.0002, "longitude": home[1]},  # about 20 m from the door
         permissions=["geolocation"],
+        service_workers="allow",  # the visit page works offline through its worker, as on a real phone
     )
     login(phone, "caregiver")
     phone.goto("/homecare/visits/")
@@ -106,6 +107,14 @@ def test_hotline_order_to_dispatch_visit_audit_and_rating(new_page):
     status.filter(has_text="审核").or_(status.filter(has_text="支付")).wait_for()
     assert visit.locator('[data-role="error"]').inner_text().strip() == ""
     shot(phone, "hotline-6-caregiver-checked-out-phone")
+    # Without signal the visit page still opens, from the service worker's copy.
+    phone.evaluate("navigator.serviceWorker.ready.then(() => true)")
+    phone.reload()
+    phone.wait_for_function("navigator.serviceWorker.controller !== null")
+    phone.context.set_offline(True)
+    phone.reload()
+    phone.locator(f'.visit[data-order="{order_id}"]').wait_for()
+    phone.context.set_offline(False)
 
     # 4. The county officer sees the visit audited: paid at once, or flagged (a 60-minute chat
     # checked out within a minute is too short) and approved from the audit queue.

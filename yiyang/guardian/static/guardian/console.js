@@ -44,18 +44,27 @@
     beep();
   });
 
+  var announce = document.getElementById("guardian-announce");
+
   function scan() {
     var critical = document.querySelectorAll("[data-critical-open]");
     var fresh = false;
+    var news = [];
     critical.forEach(function (row) {
       var id = row.getAttribute("data-alert-id");
       if (!seen.has(id)) {
         seen.add(id);
-        if (!firstScan) fresh = true;
+        if (!firstScan) {
+          fresh = true;
+          var link = row.querySelector("a");
+          if (link) news.push(link.textContent.replace(/\s+/g, " ").trim());
+        }
         row.classList.add("guardian-new");
       }
     });
     firstScan = false;
+    // Screen readers hear the new critical alarms only, not the whole list every 3 seconds.
+    if (announce && news.length) announce.textContent = news.join("; ");
     var nag = critical.length > 0 && Date.now() - lastNag > 30000;
     if (fresh || nag) {
       lastNag = Date.now();
