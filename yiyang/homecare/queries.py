@@ -1,12 +1,13 @@
 """Reads of the home-care domain, always scoped by the user."""
 
+import json
 import math
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
 from django.conf import settings
-from django.db.models import Avg, Count, Q, QuerySet, Sum
-from django.db.models.functions import TruncMonth
+from django.db.models import Avg, BooleanField, Count, ExpressionWrapper, Q, QuerySet, Sum, TextField
+from django.db.models.functions import Cast, TruncMonth
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -241,10 +242,17 @@ def dispatch_suggestions(order, *, limit: int = 10) -> Suggestions:
     local_start = timezone.localtime(order.window_start)
     local_end = timezone.localtime(order.window_end)
     day_start, day_end = _local_day_bounds(order.window_start)
+    weekday, t_start, t_end = local_start.weekday(), local_start.time(), local_end.time()
+    # The hours are compared by the database and the weekdays read as text (one JSON parse per distinct
+    # schedule): converting 500 rows of times and JSON lists cost more than all the queries together.
     caregivers = list(
         Caregiver.objects.filter(provider_id=order.provider_id, is_active=True)
         .order_by("pk")
-        .values_list("pk", "name", "is_volunteer", "home_lat", "home_lng", "work_start", "work_end", "work_days")
+        .annotate(
+            in_hours=ExpressionWrapper(Q(work_start__lte=t_start, work_end__gte=t_end), output_field=BooleanField()),
+            days=Cast("work_days", TextField()),
+        )
+        .values_list("pk", "name", "is_volunteer", "home_lat", "home_lng", "in_hours", "days")
     )
     skilled = set(
         Caregiver.skills.through.objects.filter(caregiver__provider_id=order.provider_id, servicecategory_id=item.category_id).values_list(
@@ -279,37 +287,41 @@ def dispatch_suggestions(order, *, limit: int = 10) -> Suggestions:
         previous_of[row[0]] = row  # ordered by end: the last one wins
     label = Qualification(item.qualification).label
     on = local_start.date()
-    weekday, t_start, t_end = local_start.weekday(), local_start.time(), local_end.time()
-    for pk, name, volunteer, home_lat, home_lng, work_start, work_end, work_days in caregivers:
+    needs_certificate = item.qualification != Qualification.NONE
+    one_day = local_end.date() == on
+    # Translated once, not once per caregiver.
+    no_certificate = _("%(name)s holds no certificate “%(qualification)s”, which %(item)s requires.")
+    expired = _("%(name)s's certificate “%(qualification)s” expired on %(date)s.")
+    unskilled = _("%(name)s is not skilled in %(category)s.")
+    off_duty = _("%(name)s is off duty in this window.")
+    busy = _("%(name)s is busy with order #%(id)s.")
+    home_base, after_order = _("home base"), _("after order #%(id)s")
+    works_today: dict[str | None, bool] = {}
+    for pk, name, volunteer, home_lat, home_lng, in_hours, days in caregivers:
         problem = None
-        if item.qualification != Qualification.NONE:
+        if needs_certificate:
             if pk not in expiry:
-                problem = _("%(name)s holds no certificate “%(qualification)s”, which %(item)s requires.") % {
-                    "name": name,
-                    "qualification": label,
-                    "item": item.name,
-                }
+                problem = no_certificate % {"name": name, "qualification": label, "item": item.name}
             elif expiry[pk] < on:
-                problem = _("%(name)s's certificate “%(qualification)s” expired on %(date)s.") % {
-                    "name": name,
-                    "qualification": label,
-                    "date": expiry[pk].isoformat(),
-                }
+                problem = expired % {"name": name, "qualification": label, "date": expiry[pk].isoformat()}
         if problem is None and pk not in skilled:
-            problem = _("%(name)s is not skilled in %(category)s.") % {"name": name, "category": item.category.name}
-        if problem is None and (weekday not in (work_days or []) or t_start < work_start or t_end > work_end or local_end.date() != on):
-            problem = _("%(name)s is off duty in this window.") % {"name": name}
+            problem = unskilled % {"name": name, "category": item.category.name}
+        if problem is None:
+            if days not in works_today:
+                works_today[days] = weekday in (json.loads(days or "null") or [])
+            if not (works_today[days] and in_hours and one_day):
+                problem = off_duty % {"name": name}
         if problem is None and pk in clash_of:
-            problem = _("%(name)s is busy with order #%(id)s.") % {"name": name, "id": clash_of[pk]}
+            problem = busy % {"name": name, "id": clash_of[pk]}
         if problem is not None:
             result.excluded.append({"caregiver_id": pk, "name": name, "reason": problem})
             continue
-        origin, starts_from = (home_lat, home_lng), _("home base")
+        origin, starts_from = (home_lat, home_lng), home_base
         previous = previous_of.get(pk)
         if previous is not None:
             lat, lng = (previous[2], previous[3]) if previous[2] is not None else (previous[4], previous[5])
             if lat is not None and lng is not None:
-                origin, starts_from = (lat, lng), _("after order #%(id)s") % {"id": previous[1]}
+                origin, starts_from = (lat, lng), after_order % {"id": previous[1]}
         dist = None if target is None else int(distance_m(origin, target))
         result.ranked.append(Suggestion(pk, name, volunteer, dist, starts_from, load.get(pk, 0)))
     # Distance in 1 km bands first, so that among equally near caregivers the least loaded wins.
