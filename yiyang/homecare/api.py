@@ -26,7 +26,7 @@ from yiyang.homecare.queries import (
     providers_visible_to,
 )
 from yiyang.homecare.states import actions_from
-from yiyang.people.queries import elder_for
+from yiyang.people.queries import elder_for, elders_visible_to
 
 router = Router(tags=["orders"])
 homecare_router = Router(tags=["home care"])
@@ -310,7 +310,8 @@ def orders_list(request: HttpRequest, status: str | None = None, service_date: d
 @router.post("", response={201: OrderOut, 200: OrderOut, **ERRORS}, summary="Place an order (Idempotency-Key accepted)")
 def orders_create(request: HttpRequest, data: OrderIn, idempotency_key: str | None = Header(None, alias="Idempotency-Key")):
     require(request, "order.create")
-    elder = elder_for(request.auth, data.elder_id)
+    # elder_for's scope, with the residence region the order needs (its area, the audit row) in the same read.
+    elder = elders_visible_to(request.auth).select_related("residence_region").filter(pk=data.elder_id).first()
     if elder is None:
         raise DomainError(_("No such elder in your area."), field="elder_id", code="not_found", status=404)
     item = ServiceItem.objects.select_related("category").filter(code=data.item_code).first()
