@@ -11,7 +11,7 @@ from tests.homecare.conftest import HOME, make_caregiver
 from tests.homecare.helpers import place, serve
 from yiyang.accounts.models import ApiToken
 from yiyang.homecare import operations as ops
-from yiyang.homecare.models import Order, OrderTransition, TaskOutcome
+from yiyang.homecare.models import Certificate, Order, OrderTransition, Qualification, TaskOutcome
 from yiyang.homecare.queries import dispatch_suggestions
 
 # Queries per request (savepoints and releases counted; bearer token already touched this minute).
@@ -216,3 +216,28 @@ def test_suggestion_duty_checks_weekdays_and_hour_edges(personas, elder, offerin
     make_caregiver(provider, name="同班", work_days=others)
     assert {e["name"] for e in dispatch_suggestions(order).excluded} >= {"休息日", "同班"}
     assert Order.objects.filter(pk=order.pk, status="requested").exists()
+
+
+def test_suggestion_judges_the_latest_certificate_and_names_the_clash(personas, elder, offerings, provider):
+    """The certificate and the clash are read with each caregiver now (subquery, aggregate): same verdicts."""
+    today = timezone.localdate()
+    renewed = make_caregiver(provider, name="已续证", qualified=False)
+    Certificate.objects.create(caregiver=renewed, kind=Qualification.CARE_WORKER, expires_on=today - timedelta(days=30))
+    Certificate.objects.create(caregiver=renewed, kind=Qualification.CARE_WORKER, expires_on=today + timedelta(days=300))
+    lapsed = make_caregiver(provider, name="两证都过期", qualified=False)
+    Certificate.objects.create(caregiver=lapsed, kind=Qualification.CARE_WORKER, expires_on=today - timedelta(days=30))
+    Certificate.objects.create(caregiver=lapsed, kind=Qualification.CARE_WORKER, expires_on=today - timedelta(days=2))
+    other_kind = make_caregiver(provider, name="别的证", qualified=False)
+    Certificate.objects.create(caregiver=other_kind, kind=Qualification.NURSE, expires_on=today + timedelta(days=300))
+    busy = make_caregiver(provider, name="有单")
+    first = place(elder, offerings["comfort-chat"].item, personas["operator"], hour=9, minute=0, minutes=60)
+    second = place(elder, offerings["comfort-chat"].item, personas["operator"], hour=9, minute=30, minutes=60)
+    ops.order_assign(order=first, caregiver=busy, actor=personas["dispatcher"])
+    order = place(elder, offerings["bath-home"].item, personas["operator"], hour=9, minute=15, minutes=90)
+    found = dispatch_suggestions(order)
+    assert [s.name for s in found.ranked] == ["已续证"]
+    reasons = {e["name"]: e["reason"] for e in found.excluded}
+    assert set(reasons) == {"两证都过期", "别的证", "有单"}
+    assert (today - timedelta(days=2)).isoformat() in reasons["两证都过期"]
+    assert f"#{first.pk}" in reasons["有单"]
+    assert second.caregiver_id is None

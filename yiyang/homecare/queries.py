@@ -6,7 +6,22 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
 from django.conf import settings
-from django.db.models import Avg, BooleanField, Count, ExpressionWrapper, Q, QuerySet, Sum, TextField
+from django.db.models import (
+    Avg,
+    BooleanField,
+    Count,
+    DateField,
+    Exists,
+    ExpressionWrapper,
+    Min,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    TextField,
+    Value,
+)
 from django.db.models.functions import Cast, TruncMonth
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -231,7 +246,7 @@ def dispatch_suggestions(order, *, limit: int = 10) -> Suggestions:
     Qualified for the item (valid certificate, the category among their skills), on duty and
     free in the window; ranked by distance to the elder from where they will be (the home of
     their previous visit that day, else their home base), then by the day's load.
-    Reads plain tuples (six narrow queries, no model instances): it runs for every order on the board.
+    Reads plain tuples (three narrow queries, no model instances): it runs for every order on the board.
     """
     from yiyang.homecare.models import Caregiver, Certificate, Order, OrderStatus, Qualification
     from yiyang.homecare.states import BUSY
@@ -245,39 +260,47 @@ def dispatch_suggestions(order, *, limit: int = 10) -> Suggestions:
     weekday, t_start, t_end = local_start.weekday(), local_start.time(), local_end.time()
     # The hours are compared by the database and the weekdays read as text (one JSON parse per distinct
     # schedule): converting 500 rows of times and JSON lists cost more than all the queries together.
+    # The skill and the latest certificate of the item's kind come with each caregiver (subqueries).
+    needs_certificate = item.qualification != Qualification.NONE
+    latest_certificate = (
+        Subquery(
+            Certificate.objects.filter(caregiver_id=OuterRef("pk"), kind=item.qualification)
+            .order_by("-expires_on")
+            .values("expires_on")[:1]
+        )
+        if needs_certificate
+        else Value(None, output_field=DateField())
+    )
     caregivers = list(
         Caregiver.objects.filter(provider_id=order.provider_id, is_active=True)
         .order_by("pk")
         .annotate(
             in_hours=ExpressionWrapper(Q(work_start__lte=t_start, work_end__gte=t_end), output_field=BooleanField()),
             days=Cast("work_days", TextField()),
+            skilled=Exists(Caregiver.skills.through.objects.filter(caregiver_id=OuterRef("pk"), servicecategory_id=item.category_id)),
+            expires_on=latest_certificate,
         )
-        .values_list("pk", "name", "is_volunteer", "home_lat", "home_lng", "in_hours", "days")
+        .values_list("pk", "name", "is_volunteer", "home_lat", "home_lng", "in_hours", "days", "skilled", "expires_on")
     )
-    skilled = set(
-        Caregiver.skills.through.objects.filter(caregiver__provider_id=order.provider_id, servicecategory_id=item.category_id).values_list(
-            "caregiver_id", flat=True
-        )
-    )
-    expiry: dict[int, date] = {}
-    if item.qualification != Qualification.NONE:
-        for caregiver_id, expires_on in Certificate.objects.filter(
-            caregiver__provider_id=order.provider_id, kind=item.qualification
-        ).values_list("caregiver_id", "expires_on"):
-            expiry[caregiver_id] = max(expires_on, expiry.get(caregiver_id, expires_on))
     day = (
         Order.objects.filter(provider_id=order.provider_id, caregiver__isnull=False, window_start__lt=day_end, window_end__gt=day_start)
         .exclude(pk=order.pk)
         .exclude(status__in=[OrderStatus.CANCELLED, OrderStatus.REJECTED])
     )
-    # Three narrow reads instead of every visit of the day with its times (converting ~1,000
-    # datetimes costs more than the queries): the load per caregiver, the clashes, the previous visit.
-    load = dict(day.order_by().values("caregiver_id").annotate(n=Count("pk")).values_list("caregiver_id", "n"))
+    # Two narrow reads instead of every visit of the day with its times (converting ~1,000 datetimes
+    # costs more than the queries): per caregiver the day's load and a clashing visit; the previous visits.
+    load: dict[int, int] = {}
     clash_of: dict[int, int] = {}
-    for caregiver_id, pk in day.filter(status__in=BUSY, window_start__lt=order.window_end, window_end__gt=order.window_start).values_list(
-        "caregiver_id", "pk"
+    overlapping = Q(status__in=BUSY, window_start__lt=order.window_end, window_end__gt=order.window_start)
+    for caregiver_id, n, clash in (
+        day.order_by()
+        .values("caregiver_id")
+        .annotate(n=Count("pk"), clash=Min("pk", filter=overlapping))
+        .values_list("caregiver_id", "n", "clash")
     ):
-        clash_of.setdefault(caregiver_id, pk)
+        load[caregiver_id] = n
+        if clash is not None:
+            clash_of[caregiver_id] = clash
     previous_of: dict[int, tuple] = {}
     for row in (
         day.filter(window_end__lte=order.window_start)
@@ -287,7 +310,6 @@ def dispatch_suggestions(order, *, limit: int = 10) -> Suggestions:
         previous_of[row[0]] = row  # ordered by end: the last one wins
     label = Qualification(item.qualification).label
     on = local_start.date()
-    needs_certificate = item.qualification != Qualification.NONE
     one_day = local_end.date() == on
     # Translated once, not once per caregiver.
     no_certificate = _("%(name)s holds no certificate “%(qualification)s”, which %(item)s requires.")
@@ -297,14 +319,14 @@ def dispatch_suggestions(order, *, limit: int = 10) -> Suggestions:
     busy = _("%(name)s is busy with order #%(id)s.")
     home_base, after_order = _("home base"), _("after order #%(id)s")
     works_today: dict[str | None, bool] = {}
-    for pk, name, volunteer, home_lat, home_lng, in_hours, days in caregivers:
+    for pk, name, volunteer, home_lat, home_lng, in_hours, days, skilled, expires_on in caregivers:
         problem = None
         if needs_certificate:
-            if pk not in expiry:
+            if expires_on is None:
                 problem = no_certificate % {"name": name, "qualification": label, "item": item.name}
-            elif expiry[pk] < on:
-                problem = expired % {"name": name, "qualification": label, "date": expiry[pk].isoformat()}
-        if problem is None and pk not in skilled:
+            elif expires_on < on:
+                problem = expired % {"name": name, "qualification": label, "date": expires_on.isoformat()}
+        if problem is None and not skilled:
             problem = unskilled % {"name": name, "category": item.category.name}
         if problem is None:
             if days not in works_today:
