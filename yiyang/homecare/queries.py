@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
 from django.conf import settings
+from django.core.exceptions import ObjectDoesNotExist
 from django.db.models import (
     Avg,
     BooleanField,
@@ -85,12 +86,11 @@ def orders_visible_to(user) -> QuerySet:
 
 
 def order_for(user, order_id: int):
-    return (
-        orders_visible_to(user)
-        .select_related("elder__residence_region", "item__category", "provider", "caregiver")
-        .filter(pk=order_id)
-        .first()
-    )
+    # get(), not first(): the pk is unique, and first() would add an ORDER BY.
+    try:
+        return orders_visible_to(user).select_related("elder__residence_region", "item__category", "provider", "caregiver").get(pk=order_id)
+    except ObjectDoesNotExist:
+        return None
 
 
 def caregiver_of(user):
