@@ -529,7 +529,7 @@ def one_database(kind: str, args) -> dict:
                 lc = measured(cpu, lambda: bench_lifecycle(port, info, tokens, args.clients, args.seconds / args.rounds, state))
                 rounds.append((h, lc))
             healthz, lifecycle = combine([h for h, _ in rounds]), combine([lc for _, lc in rounds])
-            ratios = sorted(h["requests"] / h["elapsed"] / (lc["requests"] / lc["elapsed"]) for h, lc in rounds)
+            ratios = [h["requests"] / h["elapsed"] / (lc["requests"] / lc["elapsed"]) for h, lc in rounds]
             suggest = bench_suggest_http(port, info, tokens["dispatcher_qt"])
         finally:
             server.send_signal(signal.SIGTERM)
@@ -540,6 +540,7 @@ def one_database(kind: str, args) -> dict:
             "lifecycle": lifecycle,
             "per_request_cost_vs_healthz": round(healthz["rps"] / lifecycle["rps"], 2) if lifecycle["rps"] else None,
             "ratio_per_round": [round(r, 2) for r in ratios],
+            "rps_per_round": [(round(h["requests"] / h["elapsed"], 1), round(lc["requests"] / lc["elapsed"], 1)) for h, lc in rounds],
             "server_cpu_ratio": round(lifecycle["server_cpu_ms"] / healthz["server_cpu_ms"], 2) if healthz["server_cpu_ms"] else None,
             "suggest_500_caregivers": {
                 "in_process": info["suggest_inproc_ms"],
@@ -621,7 +622,7 @@ def main() -> None:
         )
         print(
             f"per request, lifecycle costs {r['per_request_cost_vs_healthz']}x /healthz in requests/s "
-            f"(per round: {', '.join(str(x) for x in r['ratio_per_round'])}); "
+            f"(per round: {', '.join(f'{x} = {h_rps}/{l_rps}' for x, (h_rps, l_rps) in zip(r['ratio_per_round'], r['rps_per_round'], strict=True))}); "
             f"{r['server_cpu_ratio']}x in server CPU"
         )
         for name, v in lc["steps"].items():
