@@ -591,7 +591,7 @@ def main() -> None:
     parser.add_argument("--db", choices=["sqlite", "postgres", "both"], default="both")
     parser.add_argument("--clients", type=int, default=4, help="concurrent client threads")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
-    parser.add_argument("--threads", type=int, default=1, help="gunicorn threads per worker (1: sync workers; the demo runs 4)")
+    parser.add_argument("--threads", type=int, default=4, help="gunicorn threads per worker, as the demo runs it (1: sync workers)")
     parser.add_argument("--seconds", type=float, default=15, help="per kind of measurement, split over the rounds")
     parser.add_argument("--rounds", type=int, default=3, help="alternations of /healthz and lifecycle measurements")
     parser.add_argument("--elders", type=int, default=200)
