@@ -179,6 +179,12 @@ def setup(clients: int, elders: int) -> dict:
         elder=target_elder, item=bath, provider=big, window_start=start, window_end=start + timedelta(minutes=90), actor=operator
     )
     big_dispatcher = user("bench-dispatcher-qt", Role.DISPATCHER, provider=big)
+    # Planner statistics, as a database in service has them (autovacuum would gather them later; without
+    # them PostgreSQL nests loops over the 500 caregivers' certificates, ten times slower).
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
     timings = []
     for _ in range(60):
         t0 = time.perf_counter()
@@ -264,16 +270,87 @@ def bench_healthz(port: int, clients: int, seconds: float) -> dict:
     run_threads(clients, work)
     elapsed = time.perf_counter() - t0
     lat = [x for s in stats for x in s.latencies]
-    return {"requests": len(lat), "rps": round(len(lat) / elapsed, 1), "p50_ms": pct(lat, 50), "p99_ms": pct(lat, 99)}
+    return {"requests": len(lat), "elapsed": elapsed, "rps": round(len(lat) / elapsed, 1), "latencies": lat}
 
 
-def bench_lifecycle(port: int, info: dict, tokens: dict, clients: int, seconds: float) -> dict:
+# Server CPU: what the gunicorn workers (and, on PostgreSQL, their database backends) spend ----------------
+
+CLOCK_TICK = os.sysconf("SC_CLK_TCK")
+
+
+def _cpu_seconds(pid: int) -> float | None:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICK  # utime + stime
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                    found.append(int(entry.name))
+            except (OSError, IndexError, ValueError):
+                continue
+    return found
+
+
+class ServerCpu:
+    """CPU seconds of the server's processes: gunicorn workers, plus the PostgreSQL backends of the bench database."""
+
+    def __init__(self, server_pid: int, admin_url: str | None, dbname: str | None):
+        self.server_pid, self.admin_url, self.dbname = server_pid, admin_url, dbname
+
+    def pids(self) -> list[int]:
+        pids = _children(self.server_pid)
+        if self.dbname:
+            out = subprocess.run(
+                ["psql", self.admin_url, "-Atqc", f"SELECT pid FROM pg_stat_activity WHERE datname = '{self.dbname}'"],
+                capture_output=True,
+                text=True,
+                check=False,
+            )
+            pids += [int(x) for x in out.stdout.split() if x.isdigit()]
+        return pids
+
+    def snapshot(self) -> dict[int, float]:
+        return {pid: cpu for pid in self.pids() if (cpu := _cpu_seconds(pid)) is not None}
+
+    @staticmethod
+    def spent(before: dict[int, float], after: dict[int, float]) -> float:
+        # A process that started during the phase counts from zero; one that ended is lost (rare: connections persist).
+        return sum(cpu - before.get(pid, 0.0) for pid, cpu in after.items())
+
+
+def measured(cpu: ServerCpu, run) -> dict:
+    before = cpu.snapshot()
+    result = run()
+    result["server_cpu_s"] = ServerCpu.spent(before, cpu.snapshot())
+    return result
+
+
+def lifecycle_state(clients: int) -> dict:
+    """What the lifecycle rounds of one run share: each client's order count and virtual clock."""
+    now = datetime.now(UTC)
+    return {
+        "tomorrow": now.replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=2),
+        "n": [0] * clients,
+        # A virtual clock per caregiver, so that visits never overlap (the audit would flag them).
+        "clock": [now - timedelta(days=20) + timedelta(minutes=i) for i in range(clients)],
+    }
+
+
+def bench_lifecycle(port: int, info: dict, tokens: dict, clients: int, seconds: float, state: dict | None = None) -> dict:
+    state = state or lifecycle_state(clients)
     stop = time.perf_counter() + seconds
     counts = [0] * clients
     flagged = [0] * clients
     per_step: dict[str, list[float]] = {}
     lock = threading.Lock()
-    tomorrow = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=2)
+    tomorrow = state["tomorrow"]
     all_latencies: list[float] = []
 
     def step(client: Client, name: str, *args, **kwargs) -> dict:
@@ -290,9 +367,8 @@ def bench_lifecycle(port: int, info: dict, tokens: dict, clients: int, seconds: 
         family = Client(port, tokens["operator"])  # the hotline records the elder's rating by phone
         officer = Client(port, tokens["officer"])
         caregiver_id = info["caregivers"][i]
-        # A virtual clock per caregiver, so that visits never overlap (the audit would flag them).
-        clock = datetime.now(UTC) - timedelta(days=20) + timedelta(minutes=i)
-        n = 0
+        clock = state["clock"][i]
+        n = state["n"][i]
         while time.perf_counter() < stop:
             n += 1
             elder = info["elders"][(i * 7919 + n) % len(info["elders"])]
@@ -344,6 +420,7 @@ def bench_lifecycle(port: int, info: dict, tokens: dict, clients: int, seconds: 
                 raise RuntimeError(f"order {oid} ended {done['status']}: {done['audit_flags']}")
             step(family, "rate", "POST", f"/api/v1/orders/{oid}/rate", {"score": 5})
             counts[i] += 1
+        state["clock"][i], state["n"][i] = clock, n
         with lock:
             for c in (operator, dispatcher, phone, family, officer):
                 all_latencies.extend(c.latencies)
@@ -355,12 +432,14 @@ def bench_lifecycle(port: int, info: dict, tokens: dict, clients: int, seconds: 
     return {
         "orders": orders,
         "flagged_and_approved": sum(flagged),
+        "elapsed": elapsed,
         "orders_per_s": round(orders / elapsed, 2),
         "requests": len(all_latencies),
         "rps": round(len(all_latencies) / elapsed, 1),
         "p50_ms": pct(all_latencies, 50),
         "p99_ms": pct(all_latencies, 99),
-        "steps": {k: {"p50_ms": pct(v, 50), "p99_ms": pct(v, 99)} for k, v in per_step.items()},
+        "latencies": all_latencies,
+        "per_step": per_step,
     }
 
 
@@ -419,6 +498,8 @@ def one_database(kind: str, args) -> dict:
                 "yiyang.wsgi",
                 "--workers",
                 str(args.workers),
+                "--threads",
+                str(args.threads),
                 "--bind",
                 f"127.0.0.1:{port}",
                 "--log-level",
@@ -437,9 +518,18 @@ def one_database(kind: str, args) -> dict:
             }
             for i in range(args.clients):
                 tokens[f"caregiver-{i}"] = token(port, f"bench-caregiver-{i}")
+            cpu = ServerCpu(server.pid, admin_url, dbname)
+            state = lifecycle_state(args.clients)
             bench_healthz(port, args.clients, 2)  # warm-up
-            healthz = bench_healthz(port, args.clients, args.seconds)
-            lifecycle = bench_lifecycle(port, info, tokens, args.clients, args.seconds)
+            bench_lifecycle(port, info, tokens, args.clients, 2, state)
+            # Alternate the two, so that the load of other jobs on the machine weighs on both alike.
+            rounds = []
+            for _ in range(args.rounds):
+                h = measured(cpu, lambda: bench_healthz(port, args.clients, args.seconds / args.rounds))
+                lc = measured(cpu, lambda: bench_lifecycle(port, info, tokens, args.clients, args.seconds / args.rounds, state))
+                rounds.append((h, lc))
+            healthz, lifecycle = combine([h for h, _ in rounds]), combine([lc for _, lc in rounds])
+            ratios = [h["requests"] / h["elapsed"] / (lc["requests"] / lc["elapsed"]) for h, lc in rounds]
             suggest = bench_suggest_http(port, info, tokens["dispatcher_qt"])
         finally:
             server.send_signal(signal.SIGTERM)
@@ -449,6 +539,9 @@ def one_database(kind: str, args) -> dict:
             "healthz": healthz,
             "lifecycle": lifecycle,
             "per_request_cost_vs_healthz": round(healthz["rps"] / lifecycle["rps"], 2) if lifecycle["rps"] else None,
+            "ratio_per_round": [round(r, 2) for r in ratios],
+            "rps_per_round": [(round(h["requests"] / h["elapsed"], 1), round(lc["requests"] / lc["elapsed"], 1)) for h, lc in rounds],
+            "server_cpu_ratio": round(lifecycle["server_cpu_ms"] / healthz["server_cpu_ms"], 2) if healthz["server_cpu_ms"] else None,
             "suggest_500_caregivers": {
                 "in_process": info["suggest_inproc_ms"],
                 "http": suggest,
@@ -459,6 +552,29 @@ def one_database(kind: str, args) -> dict:
     finally:
         if dbname:
             subprocess.run(["psql", admin_url, "-qc", f"DROP DATABASE IF EXISTS {dbname} WITH (FORCE)"], check=False)
+
+
+def combine(rounds: list[dict]) -> dict:
+    """The rounds of one kind together: rates over their summed time, percentiles over all their requests."""
+    elapsed = sum(r["elapsed"] for r in rounds)
+    latencies = [x for r in rounds for x in r["latencies"]]
+    out = {
+        "requests": len(latencies),
+        "rps": round(len(latencies) / elapsed, 1),
+        "p50_ms": pct(latencies, 50),
+        "p99_ms": pct(latencies, 99),
+        "server_cpu_ms": round(1000 * sum(r["server_cpu_s"] for r in rounds) / max(1, len(latencies)), 2),
+    }
+    if "orders" in rounds[0]:
+        steps: dict[str, list[float]] = {}
+        for r in rounds:
+            for name, values in r["per_step"].items():
+                steps.setdefault(name, []).extend(values)
+        out["orders"] = sum(r["orders"] for r in rounds)
+        out["flagged_and_approved"] = sum(r["flagged_and_approved"] for r in rounds)
+        out["orders_per_s"] = round(out["orders"] / elapsed, 2)
+        out["steps"] = {k: {"p50_ms": pct(v, 50), "p99_ms": pct(v, 99)} for k, v in steps.items()}
+    return out
 
 
 def pg_answers() -> bool:
@@ -475,7 +591,9 @@ def main() -> None:
     parser.add_argument("--db", choices=["sqlite", "postgres", "both"], default="both")
     parser.add_argument("--clients", type=int, default=4, help="concurrent client threads")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
-    parser.add_argument("--seconds", type=float, default=15)
+    parser.add_argument("--threads", type=int, default=4, help="gunicorn threads per worker, as the demo runs it (1: sync workers)")
+    parser.add_argument("--seconds", type=float, default=15, help="per kind of measurement, split over the rounds")
+    parser.add_argument("--rounds", type=int, default=3, help="alternations of /healthz and lifecycle measurements")
     parser.add_argument("--elders", type=int, default=200)
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -489,13 +607,24 @@ def main() -> None:
     results = [one_database(k, args) for k in kinds]
     for r in results:
         h, lc, s = r["healthz"], r["lifecycle"], r["suggest_500_caregivers"]
-        print(f"\n== {r['database']} (gunicorn --workers {args.workers}, {args.clients} clients, {args.seconds:.0f} s each) ==")
-        print(f"/healthz            {h['rps']:8.1f} req/s   p50 {h['p50_ms']:7.2f} ms   p99 {h['p99_ms']:7.2f} ms")
+        print(
+            f"\n== {r['database']} (gunicorn --workers {args.workers} --threads {args.threads}, {args.clients} clients, "
+            f"{args.seconds:.0f} s each in {args.rounds} alternating rounds; load average {os.getloadavg()[0]:.1f}) =="
+        )
+        print(
+            f"/healthz            {h['rps']:8.1f} req/s   p50 {h['p50_ms']:7.2f} ms   p99 {h['p99_ms']:7.2f} ms   "
+            f"server CPU {h['server_cpu_ms']:.2f} ms/request"
+        )
         print(
             f"order lifecycle     {lc['rps']:8.1f} req/s   p50 {lc['p50_ms']:7.2f} ms   p99 {lc['p99_ms']:7.2f} ms   "
+            f"server CPU {lc['server_cpu_ms']:.2f} ms/request   "
             f"{lc['orders_per_s']:.2f} orders/s ({lc['orders']} orders, {lc['flagged_and_approved']} flagged and approved)"
         )
-        print(f"per request, lifecycle costs {r['per_request_cost_vs_healthz']}x /healthz")
+        print(
+            f"per request, lifecycle costs {r['per_request_cost_vs_healthz']}x /healthz in requests/s "
+            f"(per round: {', '.join(f'{x} = {h_rps}/{l_rps}' for x, (h_rps, l_rps) in zip(r['ratio_per_round'], r['rps_per_round'], strict=True))}); "
+            f"{r['server_cpu_ratio']}x in server CPU"
+        )
         for name, v in lc["steps"].items():
             print(f"  {name:10s} p50 {v['p50_ms']:7.2f} ms   p99 {v['p99_ms']:7.2f} ms")
         print(

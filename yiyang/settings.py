@@ -110,8 +110,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;",
     }
 else:
-    DATABASES["default"]["CONN_MAX_AGE"] = env_int("YIYANG_DB_CONN_MAX_AGE", 60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# Persistent connections on both: connecting (on SQLite: opening the file and running the pragmas
+# above) costs more than a small request.
+DATABASES["default"]["CONN_MAX_AGE"] = env_int("YIYANG_DB_CONN_MAX_AGE", 60)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Background work ---------------------------------------------------------

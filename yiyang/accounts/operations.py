@@ -10,6 +10,8 @@ from yiyang.audit.operations import audit_record
 from yiyang.core.errors import DomainError
 
 MAX_ACTIVE_TOKENS = 20
+# last_used_at is written at most this often per token (it is shown to the user, not used for security).
+TOKEN_TOUCH_INTERVAL = timedelta(minutes=1)
 
 
 @transaction.atomic
@@ -48,11 +50,15 @@ def token_authenticate(raw: str) -> User | None:
     """The user behind an active bearer token, or None."""
     if not raw or not raw.startswith("yy_"):
         return None
-    token = ApiToken.objects.select_related("user").filter(key_hash=hash_token(raw)).first()
-    if token is None or not token.is_active or not token.user.is_active:
+    try:
+        # key_hash is unique: get() needs no ORDER BY (first() would sort by the model's ordering).
+        token = ApiToken.objects.select_related("user").get(key_hash=hash_token(raw))
+    except ApiToken.DoesNotExist:
+        return None
+    if not token.is_active or not token.user.is_active:
         return None
     now = timezone.now()
-    # Touch at most once a minute: a busy client must not write on every request.
-    if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=1):
+    # Touch at most once every TOKEN_TOUCH_INTERVAL: a busy client must not write on every request.
+    if token.last_used_at is None or now - token.last_used_at > TOKEN_TOUCH_INTERVAL:
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
     return token.user

@@ -2,6 +2,7 @@
 
 from datetime import date, datetime, time
 
+from django.db.models import Subquery
 from django.http import Http404, HttpRequest
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
@@ -25,7 +26,7 @@ from yiyang.homecare.queries import (
     providers_visible_to,
 )
 from yiyang.homecare.states import actions_from
-from yiyang.people.queries import elder_for
+from yiyang.people.queries import elder_for, elders_visible_to
 
 router = Router(tags=["orders"])
 homecare_router = Router(tags=["home care"])
@@ -285,6 +286,11 @@ def _order(request: HttpRequest, order_id: int) -> Order:
     return order
 
 
+def _target(request: HttpRequest, order_id: int) -> dict:
+    """For a write: the operation reads the order once, under its lock and through the caller's scope (404 outside)."""
+    return {"order": Order(pk=order_id), "visible": orders_visible_to(request.auth)}
+
+
 @router.get("", response=list[OrderOut], summary="Orders in my scope")
 @paginate(Pages, page_size=50)
 def orders_list(request: HttpRequest, status: str | None = None, service_date: date | None = None, elder_id: int | None = None):
@@ -304,7 +310,8 @@ def orders_list(request: HttpRequest, status: str | None = None, service_date: d
 @router.post("", response={201: OrderOut, 200: OrderOut, **ERRORS}, summary="Place an order (Idempotency-Key accepted)")
 def orders_create(request: HttpRequest, data: OrderIn, idempotency_key: str | None = Header(None, alias="Idempotency-Key")):
     require(request, "order.create")
-    elder = elder_for(request.auth, data.elder_id)
+    # elder_for's scope, with the residence region the order needs (its area, the audit row) in the same read.
+    elder = elders_visible_to(request.auth).select_related("residence_region").filter(pk=data.elder_id).first()
     if elder is None:
         raise DomainError(_("No such elder in your area."), field="elder_id", code="not_found", status=404)
     item = ServiceItem.objects.select_related("category").filter(code=data.item_code).first()
@@ -338,7 +345,7 @@ def orders_get(request: HttpRequest, order_id: int):
 @router.post("/{order_id}/accept", response={200: OrderOut, **ERRORS}, summary="Provider accepts the order")
 def orders_accept(request: HttpRequest, order_id: int):
     require(request, "order.dispatch")
-    return ops.order_accept(order=_order(request, order_id), actor=request.auth)
+    return ops.order_accept(**_target(request, order_id), actor=request.auth)
 
 
 @router.get("/{order_id}/suggestions", response={200: SuggestionsOut, **ERRORS}, summary="Ranked caregivers for the order")
@@ -352,43 +359,47 @@ def orders_suggestions(request: HttpRequest, order_id: int, limit: int = 10):
 @router.post("/{order_id}/assign", response={200: OrderOut, **ERRORS}, summary="Assign a caregiver")
 def orders_assign(request: HttpRequest, order_id: int, data: AssignIn):
     require(request, "order.dispatch")
-    order = _order(request, order_id)
-    caregiver = Caregiver.objects.filter(pk=data.caregiver_id, provider_id=order.provider_id).first()
+    # One read: the caregiver, if they work for the order's provider (the operation locks both and checks again).
+    caregiver = Caregiver.objects.filter(
+        pk=data.caregiver_id, provider_id=Subquery(Order.objects.filter(pk=order_id).values("provider_id")[:1])
+    ).first()
     if caregiver is None:
+        _order(request, order_id)  # an order outside the caller's scope stays a 404
         raise DomainError(_("This caregiver does not work for the order's provider."), field="caregiver_id", code="unknown_caregiver")
-    return ops.order_assign(order=order, caregiver=caregiver, actor=request.auth, reason=data.reason)
+    return ops.order_assign(**_target(request, order_id), caregiver=caregiver, actor=request.auth, reason=data.reason)
 
 
 @router.post("/{order_id}/start-travel", response={200: OrderOut, **ERRORS}, summary="Caregiver sets off")
 def orders_start_travel(request: HttpRequest, order_id: int, data: DeviceIn):
     require(request, "order.serve")
-    return ops.order_start_travel(order=_order(request, order_id), actor=request.auth, device_time=data.device_time)
+    return ops.order_start_travel(**_target(request, order_id), actor=request.auth, device_time=data.device_time)
 
 
 @router.post("/{order_id}/check-in", response={200: OrderOut, **ERRORS}, summary="Caregiver checks in at the home")
 def orders_check_in(request: HttpRequest, order_id: int, data: LocationIn):
     require(request, "order.serve")
-    order = ops.order_check_in(
-        order=_order(request, order_id), actor=request.auth, lat=data.lat, lng=data.lng, device_time=data.device_time
-    )
-    return order
+    return ops.order_check_in(**_target(request, order_id), actor=request.auth, lat=data.lat, lng=data.lng, device_time=data.device_time)
 
 
 @router.post("/{order_id}/tasks", response={200: OrderOut, **ERRORS}, summary="Record the outcome of one task")
 def orders_task(request: HttpRequest, order_id: int, data: TaskIn):
     require(request, "order.serve")
-    order = _order(request, order_id)
-    ops.order_task_record(
-        order=order, actor=request.auth, task_code=data.task_code, outcome=data.outcome, note=data.note, device_time=data.device_time
+    record = ops.order_task_record(
+        **_target(request, order_id),
+        actor=request.auth,
+        task_code=data.task_code,
+        outcome=data.outcome,
+        note=data.note,
+        device_time=data.device_time,
     )
-    return order
+    return record.order
 
 
 @router.post("/{order_id}/check-out", response={200: OrderOut, **ERRORS}, summary="Caregiver checks out; the automatic audit runs")
 def orders_check_out(request: HttpRequest, order_id: int, data: CheckOutIn):
     require(request, "order.serve")
     order = ops.order_check_out(
-        order=_order(request, order_id),
+        **_target(request, order_id),
         actor=request.auth,
         lat=data.lat,
         lng=data.lng,
@@ -402,7 +413,7 @@ def orders_check_out(request: HttpRequest, order_id: int, data: CheckOutIn):
 def orders_not_home(request: HttpRequest, order_id: int, data: NotHomeIn):
     require(request, "order.serve")
     order = ops.order_not_home(
-        order=_order(request, order_id), actor=request.auth, lat=data.lat, lng=data.lng, device_time=data.device_time, note=data.note
+        **_target(request, order_id), actor=request.auth, lat=data.lat, lng=data.lng, device_time=data.device_time, note=data.note
     )
     return order
 
@@ -413,7 +424,7 @@ def orders_audit(request: HttpRequest, order_id: int, data: AuditIn):
     if data.decision not in ("approve", "reject"):
         raise DomainError(_("The decision must be approve or reject."), field="decision", code="decision")
     order = ops.order_audit_decide(
-        order=_order(request, order_id), actor=request.auth, approve=data.decision == "approve", comment=data.comment
+        **_target(request, order_id), actor=request.auth, approve=data.decision == "approve", comment=data.comment
     )
     return order
 
@@ -421,14 +432,13 @@ def orders_audit(request: HttpRequest, order_id: int, data: AuditIn):
 @router.post("/{order_id}/reverse", response={200: OrderOut, **ERRORS}, summary="Officer reverses a paid visit (vouchers refunded)")
 def orders_reverse(request: HttpRequest, order_id: int, data: CommentIn):
     require(request, "order.audit")
-    return ops.order_payment_reverse(order=_order(request, order_id), actor=request.auth, comment=data.comment)
+    return ops.order_payment_reverse(**_target(request, order_id), actor=request.auth, comment=data.comment)
 
 
 @router.post("/{order_id}/rate", response={200: OrderOut, **ERRORS}, summary="Rate the visit 1-5")
 def orders_rate(request: HttpRequest, order_id: int, data: RateIn):
     require(request, "order.rate")
-    order = _order(request, order_id)
-    rating = ops.order_rate(order=order, actor=request.auth, score=data.score, comment=data.comment)
+    rating = ops.order_rate(**_target(request, order_id), actor=request.auth, score=data.score, comment=data.comment)
     return rating.order
 
 
@@ -446,7 +456,7 @@ def orders_follow_up_close(request: HttpRequest, order_id: int, data: NoteIn):
 @router.post("/{order_id}/cancel", response={200: OrderOut, **ERRORS}, summary="Cancel before the visit starts, with a reason")
 def orders_cancel(request: HttpRequest, order_id: int, data: CancelIn):
     require(request, "order.cancel")
-    return ops.order_cancel(order=_order(request, order_id), actor=request.auth, reason=data.reason)
+    return ops.order_cancel(**_target(request, order_id), actor=request.auth, reason=data.reason)
 
 
 # Catalogue, providers, caregivers, recurrences -----------------------------------------------------

@@ -9,6 +9,8 @@ from datetime import date, datetime, time, timedelta
 from django.apps import apps
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
+from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -81,13 +83,23 @@ def _move(order: Order, action: str, *, actor, reason: str = "", device_time: da
     )
 
 
-def _locked(order: Order) -> Order:
+ORDER_RELATED = ("elder__residence_region", "item__category", "provider", "caregiver")
+
+
+def _locked(order: Order, visible: QuerySet | None = None) -> Order:
+    """The order, re-read under its row lock with what the operations and the API answer need.
+
+    `visible`: the caller's scoped queryset (`queries.orders_visible_to(user)`). The scope check and
+    the lock are then one query, and an order outside it is a 404, as if it did not exist.
+    """
     # of=("self",): lock the order row only, not the joined elder/item rows.
-    return (
-        Order.objects.select_for_update(of=("self",))
-        .select_related("elder__residence_region", "item__category", "provider", "caregiver")
-        .get(pk=order.pk)
-    )
+    rows = (Order.objects if visible is None else visible).select_for_update(of=("self",)).select_related(*ORDER_RELATED)
+    try:
+        return rows.get(pk=order.pk)
+    except Order.DoesNotExist:
+        if visible is None:
+            raise
+        raise Http404 from None
 
 
 def _region_of(order: Order):
@@ -232,22 +244,22 @@ def _same_request(existing: Order, *, elder, item) -> Order:
 # Dispatch ---------------------------------------------------------------------------------
 
 
-def order_accept(*, order: Order, actor) -> Order:
+def order_accept(*, order: Order, actor, visible: QuerySet | None = None) -> Order:
     with transaction.atomic():
-        order = _locked(order)
+        order = _locked(order, visible)
         _move(order, Action.ACCEPT, actor=actor)
         order.save(update_fields=["status", "updated_at"])
         audit_record(actor=actor, action="order.accept", obj=order, region=_region_of(order))
     return order
 
 
-def order_assign(*, order: Order, caregiver: Caregiver, actor, reason: str = "") -> Order:
+def order_assign(*, order: Order, caregiver: Caregiver, actor, reason: str = "", visible: QuerySet | None = None) -> Order:
     """Give the order to a caregiver. Two assignments of one caregiver to overlapping windows: one wins."""
     with transaction.atomic():
         # The caregiver's row is the lock that serialises their assignments; the overlap check below
         # then sees every assignment committed before ours.
         caregiver = Caregiver.objects.select_for_update().get(pk=caregiver.pk)
-        order = _locked(order)
+        order = _locked(order, visible)
         _check(order, Action.ASSIGN)
         if caregiver.provider_id != order.provider_id:
             raise DomainError(
@@ -393,10 +405,30 @@ def _hard_limit(order: Order, distance: int | None) -> None:
         )
 
 
-def order_start_travel(*, order: Order, actor, device_time: datetime | None = None) -> Order:
+def _arrive(order: Order, action: str, *, actor, lat, lng, device_time: datetime | None, now: datetime, reason: str = "") -> None:
+    """Arrival at the home of a locked order (check-in, or "not at home"): time and place, within the hard limit.
+
+    Refused beyond the hard limit with the distance; a smaller deviation is recorded and left to the audit.
+    """
+    _require_assigned(order, actor)
+    _check(order, action)
+    point = _coordinates(lat, lng)
+    device_time = _device_time(device_time, now)
+    distance = _distance_from_home(order, point)
+    _hard_limit(order, distance)
+    order.checkin_at, order.checkin_received_at = device_time, now
+    order.checkin_lat, order.checkin_lng, order.checkin_distance_m = point[0], point[1], distance
+    _move(order, action, actor=actor, device_time=device_time, at=now, reason=reason)
+    order.save(
+        update_fields=["status", "checkin_at", "checkin_received_at", "checkin_lat", "checkin_lng", "checkin_distance_m", "updated_at"]
+    )
+    audit_record(actor=actor, action=f"order.{action}", obj=order, region=_region_of(order), detail={"distance_m": distance})
+
+
+def order_start_travel(*, order: Order, actor, device_time: datetime | None = None, visible: QuerySet | None = None) -> Order:
     now = timezone.now()
     with transaction.atomic():
-        order = _locked(order)
+        order = _locked(order, visible)
         _require_assigned(order, actor)
         device_time = _device_time(device_time, now)
         _move(order, Action.START_TRAVEL, actor=actor, device_time=device_time, at=now)
@@ -405,33 +437,28 @@ def order_start_travel(*, order: Order, actor, device_time: datetime | None = No
     return order
 
 
-def order_check_in(*, order: Order, actor, lat, lng, device_time: datetime | None = None) -> Order:
+def order_check_in(*, order: Order, actor, lat, lng, device_time: datetime | None = None, visible: QuerySet | None = None) -> Order:
     """Arrival at the elder's home. Beyond the hard limit it is refused with the distance; nearer it is recorded."""
     now = timezone.now()
     with transaction.atomic():
-        order = _locked(order)
-        _require_assigned(order, actor)
-        _check(order, Action.CHECK_IN)
-        point = _coordinates(lat, lng)
-        device_time = _device_time(device_time, now)
-        distance = _distance_from_home(order, point)
-        _hard_limit(order, distance)
-        order.checkin_at, order.checkin_received_at = device_time, now
-        order.checkin_lat, order.checkin_lng, order.checkin_distance_m = point[0], point[1], distance
-        _move(order, Action.CHECK_IN, actor=actor, device_time=device_time, at=now)
-        order.save(
-            update_fields=["status", "checkin_at", "checkin_received_at", "checkin_lat", "checkin_lng", "checkin_distance_m", "updated_at"]
-        )
-        audit_record(actor=actor, action="order.check_in", obj=order, region=_region_of(order), detail={"distance_m": distance})
+        order = _locked(order, visible)
+        _arrive(order, Action.CHECK_IN, actor=actor, lat=lat, lng=lng, device_time=device_time, now=now)
     return order
 
 
 def order_task_record(
-    *, order: Order, actor, task_code: str, outcome: str, note: str = "", device_time: datetime | None = None
+    *,
+    order: Order,
+    actor,
+    task_code: str,
+    outcome: str,
+    note: str = "",
+    device_time: datetime | None = None,
+    visible: QuerySet | None = None,
 ) -> TaskOutcome:
     now = timezone.now()
     with transaction.atomic():
-        order = _locked(order)
+        order = _locked(order, visible)
         _require_assigned(order, actor)
         _check(order, Action.COMPLETE_TASK)
         codes = {t["code"]: t for t in order.item.tasks}
@@ -446,20 +473,28 @@ def order_task_record(
                 _("Choose one of: %(choices)s.") % {"choices": ", ".join(TaskOutcome.Outcome.values)}, field="outcome", code="outcome"
             )
         device_time = _device_time(device_time, now)
-        record, _created = TaskOutcome.objects.update_or_create(
-            order=order,
-            task_code=task_code,
-            defaults={"outcome": outcome, "note": (note or "")[:255], "device_time": device_time, "received_at": now},
-        )
+        # The order's row lock serialises the tasks of one order: a plain read, then update or insert
+        # (update_or_create would add two savepoints and a second read).
+        values = {"outcome": outcome, "note": (note or "")[:255], "device_time": device_time, "received_at": now}
+        record = TaskOutcome.objects.filter(order=order, task_code=task_code).first()
+        if record is None:
+            record = TaskOutcome.objects.create(order=order, task_code=task_code, **values)
+        else:
+            for key, value in values.items():
+                setattr(record, key, value)
+            record.order = order
+            record.save(update_fields=[*values, "updated_at"])
         audit_record(actor=actor, action="order.task", obj=order, region=_region_of(order), detail={"task": task_code, "outcome": outcome})
     return record
 
 
-def order_check_out(*, order: Order, actor, lat, lng, device_time: datetime | None = None, elder_confirmed: bool = False) -> Order:
+def order_check_out(
+    *, order: Order, actor, lat, lng, device_time: datetime | None = None, elder_confirmed: bool = False, visible: QuerySet | None = None
+) -> Order:
     """End of the visit; refused while a required task has no outcome. The automatic audit follows at once."""
     now = timezone.now()
     with transaction.atomic():
-        order = _locked(order)
+        order = _locked(order, visible)
         _require_assigned(order, actor)
         _check(order, Action.CHECK_OUT)
         point = _coordinates(lat, lng)
@@ -499,24 +534,14 @@ def order_check_out(*, order: Order, actor, lat, lng, device_time: datetime | No
     return order
 
 
-def order_not_home(*, order: Order, actor, lat, lng, device_time: datetime | None = None, note: str = "") -> Order:
+def order_not_home(
+    *, order: Order, actor, lat, lng, device_time: datetime | None = None, note: str = "", visible: QuerySet | None = None
+) -> Order:
     """The caregiver came and nobody opened: a distinct ending, with where and when they were."""
     now = timezone.now()
     with transaction.atomic():
-        order = _locked(order)
-        _require_assigned(order, actor)
-        _check(order, Action.NOT_HOME)
-        point = _coordinates(lat, lng)
-        device_time = _device_time(device_time, now)
-        distance = _distance_from_home(order, point)
-        _hard_limit(order, distance)
-        order.checkin_at, order.checkin_received_at = device_time, now
-        order.checkin_lat, order.checkin_lng, order.checkin_distance_m = point[0], point[1], distance
-        _move(order, Action.NOT_HOME, actor=actor, device_time=device_time, at=now, reason=note)
-        order.save(
-            update_fields=["status", "checkin_at", "checkin_received_at", "checkin_lat", "checkin_lng", "checkin_distance_m", "updated_at"]
-        )
-        audit_record(actor=actor, action="order.not_home", obj=order, region=_region_of(order), detail={"distance_m": distance})
+        order = _locked(order, visible)
+        _arrive(order, Action.NOT_HOME, actor=actor, lat=lat, lng=lng, device_time=device_time, now=now, reason=note)
     return order
 
 
@@ -635,7 +660,7 @@ def _credit_volunteer_hours(order: Order, *, actor) -> None:
     )
 
 
-def order_audit_decide(*, order: Order, actor, approve: bool, comment: str = "") -> Order:
+def order_audit_decide(*, order: Order, actor, approve: bool, comment: str = "", visible: QuerySet | None = None) -> Order:
     """An officer's decision on a flagged visit: approve (then payment) or reject (with a comment)."""
     comment = (comment or "").strip()
     if not approve and not comment:
@@ -644,7 +669,7 @@ def order_audit_decide(*, order: Order, actor, approve: bool, comment: str = "")
         raise DomainError(_("The comment may be at most 500 characters."), field="comment", code="comment_too_long")
     now = timezone.now()
     with transaction.atomic():
-        order = _locked(order)
+        order = _locked(order, visible)
         action = Action.APPROVE if approve else Action.REJECT
         _move(order, action, actor=actor, at=now, reason=comment)
         order.audited_by, order.audited_at, order.audit_comment = actor, now, comment
@@ -656,14 +681,14 @@ def order_audit_decide(*, order: Order, actor, approve: bool, comment: str = "")
     return order
 
 
-def order_payment_reverse(*, order: Order, actor, comment: str) -> Order:
+def order_payment_reverse(*, order: Order, actor, comment: str, visible: QuerySet | None = None) -> Order:
     """An officer reverses a paid visit found wrong afterwards; vouchers go back to the elder."""
     comment = (comment or "").strip()
     if not comment:
         raise DomainError(_("Say why the payment is reversed."), field="comment", code="comment_required")
     now = timezone.now()
     with transaction.atomic():
-        order = _locked(order)
+        order = _locked(order, visible)
         _move(order, Action.REVERSE, actor=actor, at=now, reason=comment)
         order_payment_refund(order=order, actor=actor)
         order.audited_by, order.audited_at, order.audit_comment = actor, now, comment[:500]
@@ -675,14 +700,14 @@ def order_payment_reverse(*, order: Order, actor, comment: str) -> Order:
 # Cancel, rate -----------------------------------------------------------------------------------
 
 
-def order_cancel(*, order: Order, actor, reason: str) -> Order:
+def order_cancel(*, order: Order, actor, reason: str, visible: QuerySet | None = None) -> Order:
     reason = (reason or "").strip()
     if not reason:
         raise DomainError(_("Give a reason for the cancellation."), field="reason", code="reason_required")
     if len(reason) > 255:
         raise DomainError(_("The reason may be at most 255 characters."), field="reason", code="reason_too_long")
     with transaction.atomic():
-        order = _locked(order)
+        order = _locked(order, visible)
         _move(order, Action.CANCEL, actor=actor, reason=reason)
         order.cancel_reason = reason
         order.save(update_fields=["status", "cancel_reason", "updated_at"])
@@ -690,7 +715,7 @@ def order_cancel(*, order: Order, actor, reason: str) -> Order:
     return order
 
 
-def order_rate(*, order: Order, actor, score: int, comment: str = "") -> Rating:
+def order_rate(*, order: Order, actor, score: int, comment: str = "", visible: QuerySet | None = None) -> Rating:
     """1-5 and a comment. A low score opens a follow-up; a rating also counts as the elder's confirmation."""
     if isinstance(score, bool) or not isinstance(score, int) or not 1 <= score <= 5:
         raise DomainError(_("The score must be a whole number from 1 to 5."), field="score", code="score_range")
@@ -699,7 +724,7 @@ def order_rate(*, order: Order, actor, score: int, comment: str = "") -> Rating:
         raise DomainError(_("The comment may be at most 500 characters."), field="comment", code="comment_too_long")
     now = timezone.now()
     with transaction.atomic():
-        order = _locked(order)
+        order = _locked(order, visible)
         _check(order, Action.RATE)
         if Rating.objects.filter(order=order).exists():
             raise StateConflict(

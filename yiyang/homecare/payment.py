@@ -18,7 +18,15 @@ def order_payment_split(*, order, actor=None) -> tuple[int, int]:
         from yiyang.subsidies.operations import vouchers_spend
 
         subsidy = int(
-            vouchers_spend(elder=order.elder, order_ref=order_ref(order), category=order.item.category.code, amount_fen=price, actor=actor)
+            vouchers_spend(
+                elder=order.elder,
+                order_ref=order_ref(order),
+                category=order.item.category.code,
+                amount_fen=price,
+                actor=actor,
+                # The order's provider, already loaded: the ledger need not read the order again.
+                provider=order.provider,
+            )
         )
         # The ledger never pays more than the price; a bug there must not create negative co-payments.
         if not 0 <= subsidy <= price:
