@@ -46,7 +46,8 @@ def demo_server(tmp_path_factory):
     home = tmp_path_factory.mktemp("browser-demo")
     port = free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "yiyang.cli", "demo", "--port", str(port)],
+        # No simulated device traffic: its random alarms would land on the console the journeys read.
+        [sys.executable, "-m", "yiyang.cli", "demo", "--port", str(port), "--guardian-rate", "0"],
         cwd=home,
         env=demo_env(),
         stdout=subprocess.PIPE,

@@ -78,8 +78,30 @@ def run_demo(command: list[str], cwd: Path) -> tuple[dict, str, float]:
             assert json.loads(response.read())["regions"] == ["331102"]
     finally:
         output = stop(process)
+        forget_broker_sessions(cwd / "var")
     assert process.returncode == 0, output
     return health, output, elapsed
+
+
+def forget_broker_sessions(var: Path) -> None:
+    """The demo's listener keeps a persistent session on the machine's shared broker, named after its
+    var directory. A test's var directory is thrown away, so its sessions are ended here; otherwise every
+    run would leave two sessions on the broker queueing later demos' traffic."""
+    import hashlib
+
+    import paho.mqtt.client as mqtt
+
+    tag = hashlib.sha256(str(var.resolve()).encode()).hexdigest()[:10]
+    for client_id in (f"yiyang-demo-{tag}", f"yiyang-demo-{tag}-alarms"):
+        client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, clean_session=True, protocol=mqtt.MQTTv311)
+        try:
+            client.connect("127.0.0.1", 1883, keepalive=5)
+            client.loop_start()
+            time.sleep(0.2)
+            client.disconnect()
+            client.loop_stop()
+        except OSError:
+            return  # no broker: the demo used HTTP ingestion and left no session
 
 
 def test_demo_starts_from_nothing_keeps_its_data_and_stops_cleanly(tmp_path):
