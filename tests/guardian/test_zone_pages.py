@@ -98,8 +98,9 @@ def test_a_polygon_from_the_textarea_fallback(client, personas, elder):
         ({"name": "x", "shape": "circle", "center_lat": "31.2", "center_lon": "121.4", "radius_m": "300"}, "center_lat", "km"),
     ],
 )
-def test_bad_zones_are_refused_naming_the_field(client, personas, elder, form, field, words):
+def test_bad_zones_are_refused_naming_the_field(client, personas, elder, form, field, words, settings):
     client.force_login(personas["worker"])
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"  # the expected words are the English messages
     response = client.post(url_new(elder), form)
     html = response.content.decode()
     assert response.status_code == 400

@@ -198,7 +198,7 @@ def test_offerings_page_adds_and_edits_with_the_guide_price_shown(client, person
     assert r.status_code == 302
     offering.refresh_from_db()
     assert offering.price_fen == 12000 and list(offering.regions.values_list("code", flat=True)) == [LIANDU_TOWNSHIP]
-    assert "above guide" in client.get(f"/homecare/providers/{provider.pk}/offerings/").content.decode()
+    assert "高于指导价" in client.get(f"/homecare/providers/{provider.pk}/offerings/").content.decode()  # "above guide"
 
 
 @pytest.mark.parametrize(
