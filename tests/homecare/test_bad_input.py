@@ -193,3 +193,42 @@ def test_offering_area_narrower_than_the_providers(client, api_client, personas,
     there = ElderFactory(name="岩泉的长辈", residence_region=region("331102002"))
     r = post(client, "/api/v1/orders", api_client(personas["operator"]), order_body(there, "bath-home"))
     assert r.status_code == 201 and r.json()["provider_id"] == provider.pk
+
+
+@pytest.mark.parametrize("note", ["call first\x00", "bell\x07"])
+def test_a_note_with_control_characters_is_refused_naming_it(client, api_client, personas, elder, offerings, note):
+    # PostgreSQL refuses NUL in text: without the check this was a server error there, not a message.
+    before = snapshot()
+    r = post(client, "/api/v1/orders", api_client(personas["operator"]), order_body(elder, note=note))
+    assert r.status_code == 400 and r.json()["field"] == "note" and r.json()["code"] == "control_characters"
+    assert snapshot() == before
+
+
+def test_a_note_may_have_line_breaks(client, api_client, personas, elder, offerings):
+    r = post(client, "/api/v1/orders", api_client(personas["operator"]), order_body(elder, note="Gate code 1234\nDog is friendly"))
+    assert r.status_code == 201
+    assert Order.objects.get().note == "Gate code 1234\nDog is friendly"
+
+
+def test_a_recurrence_note_with_nul_is_refused_naming_it(client, api_client, personas, elder, offerings):
+    from yiyang.homecare.models import Recurrence
+
+    body = {
+        "elder_id": elder.pk,
+        "item_code": "clean-home",
+        "weekdays": [0, 2, 4],
+        "start_time": "09:00",
+        "end_time": "10:00",
+        "starts_on": (timezone.localdate() + timedelta(days=1)).isoformat(),
+        "note": "x\x00",
+    }
+    r = post(client, "/api/v1/homecare/recurrences", api_client(personas["operator"]), body)
+    assert r.status_code == 400 and r.json()["field"] == "note", r.json()
+    assert not Recurrence.objects.exists()
+
+
+def test_caregivers_homes_are_shown_only_to_those_who_manage_them(client, api_client, personas, caregiver):
+    rows = client.get("/api/v1/homecare/caregivers", **api_client(personas["operator"])).json()["items"]
+    assert rows and all(r["home_lat"] is None and r["home_lng"] is None for r in rows)
+    rows = client.get("/api/v1/homecare/caregivers", **api_client(personas["dispatcher"])).json()["items"]
+    assert any(r["home_lat"] is not None for r in rows)

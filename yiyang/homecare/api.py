@@ -9,7 +9,7 @@ from django.utils.translation import gettext as _
 from ninja import Field, Header, Router, Schema, Status
 from ninja.pagination import paginate
 
-from yiyang.accounts.roles import Role
+from yiyang.accounts.roles import Role, can
 from yiyang.core.api_auth import require
 from yiyang.core.errors import DomainError
 from yiyang.core.pagination import Pages
@@ -547,11 +547,20 @@ class CaregiverOut(Schema):
     is_active: bool
     skills: list[str]
     certificates: list[CertificateOut]
-    home_lat: float
-    home_lng: float
+    home_lat: float | None = Field(None, description="Only for those who manage caregivers (the officer, the provider's dispatcher)")
+    home_lng: float | None = Field(None, description="Only for those who manage caregivers")
     work_start: time
     work_end: time
     work_days: list[int]
+
+    # A caregiver's home is their personal data: the hotline and township workers see who and when, not where they live.
+    @staticmethod
+    def resolve_home_lat(c, context) -> float | None:
+        return c.home_lat if can(context["request"].auth, "caregiver.manage") else None
+
+    @staticmethod
+    def resolve_home_lng(c, context) -> float | None:
+        return c.home_lng if can(context["request"].auth, "caregiver.manage") else None
 
     @staticmethod
     def resolve_skills(c) -> list[str]:

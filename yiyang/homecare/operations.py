@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 
 from yiyang.audit.operations import audit_record
 from yiyang.core.errors import DomainError, StateConflict
+from yiyang.core.text import free_text
 from yiyang.homecare import calendar_cn
 from yiyang.homecare.models import (
     Caregiver,
@@ -188,9 +189,7 @@ def order_create(
         raise DomainError(_("“%(item)s” is no longer on the menu.") % {"item": item.name}, field="item", code="item_inactive")
     now = timezone.now()
     _window_checks(window_start, window_end, now)
-    note = (note or "").strip()
-    if len(note) > 500:
-        raise DomainError(_("The note may be at most 500 characters."), field="note", code="note_too_long")
+    note = free_text(note, field="note", max_length=500)
     offering = _offering_for(elder=elder, item=item, provider=provider)
     try:
         with transaction.atomic():
@@ -662,7 +661,7 @@ def _credit_volunteer_hours(order: Order, *, actor) -> None:
 
 def order_audit_decide(*, order: Order, actor, approve: bool, comment: str = "", visible: QuerySet | None = None) -> Order:
     """An officer's decision on a flagged visit: approve (then payment) or reject (with a comment)."""
-    comment = (comment or "").strip()
+    comment = free_text(comment, field="comment", max_length=2000)
     if not approve and not comment:
         raise DomainError(_("Say why the visit is rejected."), field="comment", code="comment_required")
     if len(comment) > 500:
@@ -683,7 +682,7 @@ def order_audit_decide(*, order: Order, actor, approve: bool, comment: str = "",
 
 def order_payment_reverse(*, order: Order, actor, comment: str, visible: QuerySet | None = None) -> Order:
     """An officer reverses a paid visit found wrong afterwards; vouchers go back to the elder."""
-    comment = (comment or "").strip()
+    comment = free_text(comment, field="comment", max_length=2000)
     if not comment:
         raise DomainError(_("Say why the payment is reversed."), field="comment", code="comment_required")
     now = timezone.now()
@@ -701,7 +700,7 @@ def order_payment_reverse(*, order: Order, actor, comment: str, visible: QuerySe
 
 
 def order_cancel(*, order: Order, actor, reason: str, visible: QuerySet | None = None) -> Order:
-    reason = (reason or "").strip()
+    reason = free_text(reason, field="reason", max_length=2000)
     if not reason:
         raise DomainError(_("Give a reason for the cancellation."), field="reason", code="reason_required")
     if len(reason) > 255:
@@ -719,7 +718,7 @@ def order_rate(*, order: Order, actor, score: int, comment: str = "", visible: Q
     """1-5 and a comment. A low score opens a follow-up; a rating also counts as the elder's confirmation."""
     if isinstance(score, bool) or not isinstance(score, int) or not 1 <= score <= 5:
         raise DomainError(_("The score must be a whole number from 1 to 5."), field="score", code="score_range")
-    comment = (comment or "").strip()
+    comment = free_text(comment, field="comment", max_length=2000)
     if len(comment) > 500:
         raise DomainError(_("The comment may be at most 500 characters."), field="comment", code="comment_too_long")
     now = timezone.now()
@@ -746,7 +745,7 @@ def order_rate(*, order: Order, actor, score: int, comment: str = "", visible: Q
 
 
 def follow_up_close(*, rating: Rating, actor, note: str) -> Rating:
-    note = (note or "").strip()
+    note = free_text(note, field="note", max_length=2000)
     if not note:
         raise DomainError(_("Say what was done about the low rating."), field="note", code="note_required")
     with transaction.atomic():
@@ -795,6 +794,7 @@ def recurrence_create(
         raise DomainError(_("The first day lies in the past."), field="starts_on", code="starts_past")
     if ends_on is not None and ends_on < starts_on:
         raise DomainError(_("The last day is before the first day."), field="ends_on", code="ends_before_starts")
+    note = free_text(note, field="note", max_length=255)
     offering = _offering_for(elder=elder, item=item, provider=provider)
     with transaction.atomic():
         recurrence = Recurrence.objects.create(
@@ -808,7 +808,7 @@ def recurrence_create(
             ends_on=ends_on,
             skip_holidays=skip_holidays,
             working_days_only=working_days_only,
-            note=(note or "")[:255],
+            note=note,
             created_by=actor if getattr(actor, "is_authenticated", False) else None,
         )
         audit_record(actor=actor, action="recurrence.create", obj=recurrence, region=elder.residence_region)
