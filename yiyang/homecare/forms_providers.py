@@ -8,6 +8,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
 from yiyang.core.errors import DomainError
+from yiyang.core.text import has_control_characters
 
 YUAN_RE = re.compile(r"^\d{1,7}(\.\d{1,2})?$")
 
@@ -102,6 +103,6 @@ def plain_code(value: str | None, *, max_length: int = 48) -> str:
 
 
 def no_control_characters(value: str, *, field: str) -> str:
-    if re.search(r"[\x00-\x1f\x7f]", value or ""):
-        raise DomainError(_("Control characters are not allowed."), field=field, code="control_characters")
+    if has_control_characters(value):
+        raise DomainError(_("Remove the control characters from this text."), field=field, code="control_characters")
     return value

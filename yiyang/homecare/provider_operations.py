@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from yiyang.accounts.scope import scope_of
 from yiyang.audit.operations import audit_record
 from yiyang.core.errors import DomainError, StateConflict
+from yiyang.core.text import free_text, has_control_characters
 from yiyang.homecare.models import (
     Caregiver,
     Certificate,
@@ -43,13 +44,9 @@ EXPIRING_DAYS = 30
 
 
 def _text(value, *, field: str, max_length: int, required: bool = False, label: str = "") -> str:
-    value = (value or "").strip()
+    value = free_text(value, field=field, max_length=max_length, single_line=True)
     if required and not value:
         raise DomainError(_("Enter %(label)s.") % {"label": label or field}, field=field, code="required")
-    if len(value) > max_length:
-        raise DomainError(_("At most %(n)s characters.") % {"n": max_length}, field=field, code="too_long")
-    if re.search(r"[\x00-\x1f\x7f]", value):
-        raise DomainError(_("Control characters are not allowed."), field=field, code="control_characters")
     return value
 
 
@@ -506,8 +503,8 @@ def _tasks(tasks) -> list[dict]:
         label = str(task.get("label") or "").strip()
         if not label:
             raise DomainError(_("Task %(n)s has no label.") % {"n": i + 1}, field="tasks", code="task_label")
-        if re.search(r"[\x00-\x1f\x7f]", label):
-            raise DomainError(_("Control characters are not allowed."), field="tasks", code="control_characters")
+        if has_control_characters(label):
+            raise DomainError(_("Remove the control characters from this text."), field="tasks", code="control_characters")
         if len(label) > 64:
             raise DomainError(_("Task %(n)s: the label may be at most 64 characters.") % {"n": i + 1}, field="tasks", code="task_label")
         if not CODE_RE.match(code):

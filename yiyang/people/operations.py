@@ -4,7 +4,6 @@ Each runs in one transaction, locks the rows it changes, re-checks state, and wr
 row. Audit details never contain a clear ID number or phone: only masked forms or field names.
 """
 
-import re
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -18,6 +17,7 @@ from yiyang.accounts.roles import OFFICERS, can
 from yiyang.accounts.scope import scope_of
 from yiyang.audit.operations import audit_record
 from yiyang.core.errors import DomainError, StateConflict
+from yiyang.core.text import free_text
 from yiyang.people import crypto
 from yiyang.people.idnumber import IdInfo, normalise_phone, parse_id_number
 from yiyang.people.models import (
@@ -75,17 +75,9 @@ def _check_coordinates(lng: float | None, lat: float | None) -> None:
         raise DomainError(_("Latitude must be between -90 and 90 (WGS-84)."), field="lat")
 
 
-CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f]")
-
-
 def clean_text(value: str | None, *, field_name: str, max_length: int) -> str:
     """Stripped text without control characters (PostgreSQL refuses NUL; nobody types a tab in an address)."""
-    value = (value or "").strip()
-    if CONTROL_CHARS.search(value):
-        raise DomainError(_("Remove the control characters from this text."), field=field_name, code="control_characters")
-    if len(value) > max_length:
-        raise DomainError(_("Too long (at most %(n)s characters).") % {"n": max_length}, field=field_name)
-    return value
+    return free_text(value, field=field_name, max_length=max_length, single_line=True)
 
 
 def _check_name(name: str) -> str:
