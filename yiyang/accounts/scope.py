@@ -8,6 +8,8 @@ Out of scope is answered as 404 by the callers, so existence never leaks.
 from dataclasses import dataclass
 
 from yiyang.accounts.roles import Role
+from yiyang.core.prepared import PreparedQuery
+from yiyang.regions.models import Region
 
 
 @dataclass(frozen=True)
@@ -21,6 +23,8 @@ class Scope:
 
 
 NOTHING = Scope()
+# Read on every request that checks scope: compiled once (core.prepared).
+USER_REGIONS = PreparedQuery(lambda *, user_id: Region.objects.filter(users=user_id).only("path").order_by(), name="user_regions")
 REGION_ELDER_ROLES = {Role.CITY_OFFICER, Role.COUNTY_OFFICER, Role.WORKER, Role.OPERATOR, Role.ASSESSOR}
 
 
@@ -33,7 +37,7 @@ def scope_of(user) -> Scope:
     if user.is_superuser or user.role == Role.ADMIN:
         scope = Scope(everything=True, user_id=user.pk, sees_region_elders=True)
     else:
-        paths = tuple(sorted(user.regions.values_list("path", flat=True)))
+        paths = tuple(sorted(region.path for region in USER_REGIONS.fetch(user_id=user.pk)))
         scope = Scope(
             region_paths=paths,
             provider_id=user.provider_id if user.role in (Role.DISPATCHER, Role.CAREGIVER) else None,

@@ -26,6 +26,9 @@ class AuditEvent(models.Model):
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.action} {self.object_type}:{self.object_id}"
 
+    # save() below only refuses updates, so core.prepared.row_insert may write new rows without it.
+    insert_is_plain_save = True
+
     def save(self, *args, **kwargs):
         if self.pk is not None:
             raise AppendOnlyError("audit events are append-only")

@@ -1,4 +1,5 @@
 from yiyang.audit.models import AuditEvent
+from yiyang.core.prepared import row_insert
 
 
 def audit_record(
@@ -8,7 +9,7 @@ def audit_record(
     if obj is not None:
         object_type = object_type or obj._meta.label_lower
         object_id = object_id or str(obj.pk)
-    return AuditEvent.objects.create(
+    event = AuditEvent(
         actor=actor if getattr(actor, "is_authenticated", False) else None,
         action=action,
         object_type=object_type,
@@ -17,3 +18,5 @@ def audit_record(
         purpose=purpose,
         detail=detail or {},
     )
+    # Every write of the platform writes one of these: the INSERT is compiled once (core.prepared).
+    return row_insert(event)

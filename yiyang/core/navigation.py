@@ -35,7 +35,9 @@ NAV: list[NavItem] = [
     NavItem("homecare:caregivers", _("Caregivers"), "caregiver.manage", _("Caregivers, working hours and certificates due to expire")),
     NavItem("homecare:catalogue_list", _("Service menu"), "catalogue.manage", _("The menu's items, guide prices and task checklists")),
     NavItem("homecare:receivables", _("Receivables"), "provider.receivables", _("What providers are owed per month; .xlsx export")),
-    NavItem("subsidies:programme_list", _("Subsidies"), "subsidy.programme.view", _("Subsidy programmes, eligibility rules and monthly grants")),
+    NavItem(
+        "subsidies:programme_list", _("Subsidies"), "subsidy.programme.view", _("Subsidy programmes, eligibility rules and monthly grants")
+    ),
     NavItem("subsidies:settlements", _("Settlement"), "subsidy.settle", _("Close a provider's month and export it for finance")),
     NavItem("subsidies:flags", _("Voucher checks"), "subsidy.flag.review", _("Voucher spends that do not fit other records")),
     NavItem("subsidies:mine", _("Vouchers"), "subsidy.mine", _("Service vouchers: balance, and why they were granted")),

@@ -2,7 +2,6 @@
 
 from datetime import date, datetime, time
 
-from django.db.models import Subquery
 from django.http import Http404, HttpRequest
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
@@ -14,8 +13,10 @@ from yiyang.core.api_auth import require
 from yiyang.core.errors import DomainError
 from yiyang.core.pagination import Pages
 from yiyang.homecare import operations as ops
-from yiyang.homecare.models import Caregiver, Channel, Order, Provider, ServiceItem
+from yiyang.homecare.models import Channel, Order, Provider, ServiceItem
 from yiyang.homecare.queries import (
+    CAREGIVER_OF_ORDERS_PROVIDER,
+    ITEM_BY_CODE,
     caregivers_visible_to,
     catalogue,
     dispatch_suggestions,
@@ -26,7 +27,7 @@ from yiyang.homecare.queries import (
     providers_visible_to,
 )
 from yiyang.homecare.states import actions_from
-from yiyang.people.queries import elder_for, elders_visible_to
+from yiyang.people.queries import elder_for, elder_with_residence
 
 router = Router(tags=["orders"])
 homecare_router = Router(tags=["home care"])
@@ -288,7 +289,7 @@ def _order(request: HttpRequest, order_id: int) -> Order:
 
 def _target(request: HttpRequest, order_id: int) -> dict:
     """For a write: the operation reads the order once, under its lock and through the caller's scope (404 outside)."""
-    return {"order": Order(pk=order_id), "visible": orders_visible_to(request.auth)}
+    return {"order": Order(pk=order_id), "viewer": request.auth}
 
 
 @router.get("", response=list[OrderOut], summary="Orders in my scope")
@@ -311,10 +312,10 @@ def orders_list(request: HttpRequest, status: str | None = None, service_date: d
 def orders_create(request: HttpRequest, data: OrderIn, idempotency_key: str | None = Header(None, alias="Idempotency-Key")):
     require(request, "order.create")
     # elder_for's scope, with the residence region the order needs (its area, the audit row) in the same read.
-    elder = elders_visible_to(request.auth).select_related("residence_region").filter(pk=data.elder_id).first()
+    elder = elder_with_residence(request.auth, data.elder_id)
     if elder is None:
         raise DomainError(_("No such elder in your area."), field="elder_id", code="not_found", status=404)
-    item = ServiceItem.objects.select_related("category").filter(code=data.item_code).first()
+    item = ITEM_BY_CODE.first(code=data.item_code)
     if item is None:
         raise DomainError(_("“%(code)s” is not on the menu.") % {"code": data.item_code}, field="item_code", code="unknown_item")
     provider = None
@@ -360,9 +361,7 @@ def orders_suggestions(request: HttpRequest, order_id: int, limit: int = 10):
 def orders_assign(request: HttpRequest, order_id: int, data: AssignIn):
     require(request, "order.dispatch")
     # One read: the caregiver, if they work for the order's provider (the operation locks both and checks again).
-    caregiver = Caregiver.objects.filter(
-        pk=data.caregiver_id, provider_id=Subquery(Order.objects.filter(pk=order_id).values("provider_id")[:1])
-    ).first()
+    caregiver = CAREGIVER_OF_ORDERS_PROVIDER.first(caregiver_id=data.caregiver_id, order_id=order_id)
     if caregiver is None:
         _order(request, order_id)  # an order outside the caller's scope stays a 404
         raise DomainError(_("This caregiver does not work for the order's provider."), field="caregiver_id", code="unknown_caregiver")

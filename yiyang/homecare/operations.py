@@ -9,13 +9,13 @@ from datetime import date, datetime, time, timedelta
 from django.apps import apps
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import QuerySet
 from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from yiyang.audit.operations import audit_record
 from yiyang.core.errors import DomainError, StateConflict
+from yiyang.core.prepared import row_insert, row_update
 from yiyang.core.text import free_text
 from yiyang.homecare import calendar_cn
 from yiyang.homecare.models import (
@@ -33,13 +33,21 @@ from yiyang.homecare.models import (
 )
 from yiyang.homecare.payment import order_payment_refund, order_payment_split
 from yiyang.homecare.queries import (
+    CAREGIVER_CLASH,
+    CAREGIVER_LOCKED,
+    ORDER_BY_IDEMPOTENCY_KEY,
+    RATING_OF,
+    TASK_OUTCOME,
+    TASK_OUTCOMES,
+    VISITS_OVERLAPPING,
+    cheapest_offering_covering,
     distance_m,
     elder_home,
     offering_covers,
-    offerings_covering,
+    order_locked,
     qualification_problem,
 )
-from yiyang.homecare.states import BUSY, OPEN_FOR_DISPATCH, Action, actions_from, allowed, target
+from yiyang.homecare.states import OPEN_FOR_DISPATCH, Action, actions_from, allowed, target
 
 # A device clock may run a little fast; beyond this its time is refused as "in the future".
 DEVICE_CLOCK_SKEW = timedelta(minutes=5)
@@ -72,35 +80,32 @@ def _move(order: Order, action: str, *, actor, reason: str = "", device_time: da
     if old == new:
         return None
     order.status = new
-    return OrderTransition.objects.create(
-        order=order,
-        action=str(action),
-        from_status=old,
-        to_status=new,
-        actor=actor if getattr(actor, "is_authenticated", False) else None,
-        at=at or timezone.now(),
-        device_time=device_time,
-        reason=reason[:500],
+    return row_insert(
+        OrderTransition(
+            order=order,
+            action=str(action),
+            from_status=old,
+            to_status=new,
+            actor=actor if getattr(actor, "is_authenticated", False) else None,
+            at=at or timezone.now(),
+            device_time=device_time,
+            reason=reason[:500],
+        )
     )
 
 
-ORDER_RELATED = ("elder__residence_region", "item__category", "provider", "caregiver")
-
-
-def _locked(order: Order, visible: QuerySet | None = None) -> Order:
+def _locked(order: Order, viewer=None) -> Order:
     """The order, re-read under its row lock with what the operations and the API answer need.
 
-    `visible`: the caller's scoped queryset (`queries.orders_visible_to(user)`). The scope check and
-    the lock are then one query, and an order outside it is a 404, as if it did not exist.
+    `viewer`: the user in whose scope the order must lie (`queries.orders_visible_to`). The scope
+    check and the lock are then one query, and an order outside it is a 404, as if it did not exist.
     """
-    # of=("self",): lock the order row only, not the joined elder/item rows.
-    rows = (Order.objects if visible is None else visible).select_for_update(of=("self",)).select_related(*ORDER_RELATED)
-    try:
-        return rows.get(pk=order.pk)
-    except Order.DoesNotExist:
-        if visible is None:
-            raise
-        raise Http404 from None
+    locked = order_locked(order.pk, viewer=viewer)
+    if locked is None:
+        if viewer is None:
+            raise Order.DoesNotExist
+        raise Http404
+    return locked
 
 
 def _region_of(order: Order):
@@ -127,7 +132,7 @@ def _window_checks(window_start: datetime, window_end: datetime, now: datetime) 
 
 def _offering_for(*, elder, item: ServiceItem, provider: Provider | None) -> ProviderOffering:
     if provider is None:
-        offering = offerings_covering(elder, item).first()
+        offering = cheapest_offering_covering(elder, item)
         if offering is None:
             raise DomainError(
                 _("No provider offers “%(item)s” where %(elder)s lives.") % {"item": item.name, "elder": elder.name},
@@ -175,7 +180,7 @@ def order_create(
         raise DomainError(_("The Idempotency-Key may be at most 128 characters."), field="Idempotency-Key", code="idempotency_key")
     actor_id = actor.pk if getattr(actor, "is_authenticated", False) else None
     if idempotency_key:
-        existing = Order.objects.filter(requested_by_id=actor_id, idempotency_key=idempotency_key).first()
+        existing = ORDER_BY_IDEMPOTENCY_KEY.first(requested_by_id=actor_id, key=idempotency_key)
         if existing is not None:
             return _same_request(existing, elder=elder, item=item), False
     if elder.status != ElderStatus.ACTIVE:
@@ -193,22 +198,26 @@ def order_create(
     offering = _offering_for(elder=elder, item=item, provider=provider)
     try:
         with transaction.atomic():
-            order = Order.objects.create(
-                provider=offering.provider,
-                elder=elder,
-                item=item,
-                window_start=window_start,
-                window_end=window_end,
-                service_date=timezone.localtime(window_start).date(),
-                note=note,
-                channel=channel,
-                requested_by_id=actor_id,
-                idempotency_key=idempotency_key,
-                recurrence=recurrence,
-                price_fen=offering.price_fen,
+            order = row_insert(
+                Order(
+                    provider=offering.provider,
+                    elder=elder,
+                    item=item,
+                    window_start=window_start,
+                    window_end=window_end,
+                    service_date=timezone.localtime(window_start).date(),
+                    note=note,
+                    channel=channel,
+                    requested_by_id=actor_id,
+                    idempotency_key=idempotency_key,
+                    recurrence=recurrence,
+                    price_fen=offering.price_fen,
+                )
             )
-            OrderTransition.objects.create(
-                order=order, action="create", from_status="", to_status=order.status, actor_id=actor_id, at=now, reason=note[:500]
+            row_insert(
+                OrderTransition(
+                    order=order, action="create", from_status="", to_status=order.status, actor_id=actor_id, at=now, reason=note[:500]
+                )
             )
             audit_record(
                 actor=actor,
@@ -243,22 +252,24 @@ def _same_request(existing: Order, *, elder, item) -> Order:
 # Dispatch ---------------------------------------------------------------------------------
 
 
-def order_accept(*, order: Order, actor, visible: QuerySet | None = None) -> Order:
+def order_accept(*, order: Order, actor, viewer=None) -> Order:
     with transaction.atomic():
-        order = _locked(order, visible)
+        order = _locked(order, viewer)
         _move(order, Action.ACCEPT, actor=actor)
-        order.save(update_fields=["status", "updated_at"])
+        row_update(order, fields=("status", "updated_at"))
         audit_record(actor=actor, action="order.accept", obj=order, region=_region_of(order))
     return order
 
 
-def order_assign(*, order: Order, caregiver: Caregiver, actor, reason: str = "", visible: QuerySet | None = None) -> Order:
+def order_assign(*, order: Order, caregiver: Caregiver, actor, reason: str = "", viewer=None) -> Order:
     """Give the order to a caregiver. Two assignments of one caregiver to overlapping windows: one wins."""
     with transaction.atomic():
         # The caregiver's row is the lock that serialises their assignments; the overlap check below
         # then sees every assignment committed before ours.
-        caregiver = Caregiver.objects.select_for_update().get(pk=caregiver.pk)
-        order = _locked(order, visible)
+        caregiver = CAREGIVER_LOCKED.first(caregiver_id=caregiver.pk)
+        if caregiver is None:
+            raise Caregiver.DoesNotExist
+        order = _locked(order, viewer)
         _check(order, Action.ASSIGN)
         if caregiver.provider_id != order.provider_id:
             raise DomainError(
@@ -271,11 +282,7 @@ def order_assign(*, order: Order, caregiver: Caregiver, actor, reason: str = "",
         problem = qualification_problem(caregiver, order.item, timezone.localtime(order.window_start).date())
         if problem:
             raise DomainError(problem, field="caregiver", code="caregiver_unqualified")
-        clash = (
-            Order.objects.filter(caregiver=caregiver, status__in=BUSY, window_start__lt=order.window_end, window_end__gt=order.window_start)
-            .exclude(pk=order.pk)
-            .first()
-        )
+        clash = CAREGIVER_CLASH.first(caregiver_id=caregiver.pk, order_id=order.pk, start=order.window_start, end=order.window_end)
         if clash is not None:
             raise StateConflict(
                 _("%(name)s already has order #%(id)s from %(start)s to %(end)s.")
@@ -292,19 +299,21 @@ def order_assign(*, order: Order, caregiver: Caregiver, actor, reason: str = "",
         previous = order.caregiver_id
         order.caregiver = caregiver
         if previous is not None and order.status == OrderStatus.ASSIGNED:
-            OrderTransition.objects.create(
-                order=order,
-                action=Action.ASSIGN,
-                from_status=order.status,
-                to_status=order.status,
-                actor=actor,
-                at=timezone.now(),
-                reason=(reason or _("re-assigned to %(name)s") % {"name": caregiver.name})[:500],
+            row_insert(
+                OrderTransition(
+                    order=order,
+                    action=Action.ASSIGN,
+                    from_status=order.status,
+                    to_status=order.status,
+                    actor=actor,
+                    at=timezone.now(),
+                    reason=(reason or _("re-assigned to %(name)s") % {"name": caregiver.name})[:500],
+                )
             )
         else:
             _move(order, Action.ASSIGN, actor=actor, reason=reason or caregiver.name)
         order.overdue_at = None
-        order.save(update_fields=["caregiver", "status", "overdue_at", "updated_at"])
+        row_update(order, fields=("caregiver", "status", "overdue_at", "updated_at"))
         audit_record(
             actor=actor,
             action="order.assign",
@@ -342,7 +351,7 @@ def orders_flag_overdue(*, now: datetime | None = None) -> int:
             if order.status not in OPEN_FOR_DISPATCH or order.overdue_at is not None:
                 continue
             order.overdue_at = now
-            order.save(update_fields=["overdue_at", "updated_at"])
+            row_update(order, fields=("overdue_at", "updated_at"))
             audit_record(actor=None, action="order.overdue", obj=order, region=_region_of(order))
             flagged += 1
     return flagged
@@ -418,29 +427,29 @@ def _arrive(order: Order, action: str, *, actor, lat, lng, device_time: datetime
     order.checkin_at, order.checkin_received_at = device_time, now
     order.checkin_lat, order.checkin_lng, order.checkin_distance_m = point[0], point[1], distance
     _move(order, action, actor=actor, device_time=device_time, at=now, reason=reason)
-    order.save(
-        update_fields=["status", "checkin_at", "checkin_received_at", "checkin_lat", "checkin_lng", "checkin_distance_m", "updated_at"]
+    row_update(
+        order, fields=("status", "checkin_at", "checkin_received_at", "checkin_lat", "checkin_lng", "checkin_distance_m", "updated_at")
     )
     audit_record(actor=actor, action=f"order.{action}", obj=order, region=_region_of(order), detail={"distance_m": distance})
 
 
-def order_start_travel(*, order: Order, actor, device_time: datetime | None = None, visible: QuerySet | None = None) -> Order:
+def order_start_travel(*, order: Order, actor, device_time: datetime | None = None, viewer=None) -> Order:
     now = timezone.now()
     with transaction.atomic():
-        order = _locked(order, visible)
+        order = _locked(order, viewer)
         _require_assigned(order, actor)
         device_time = _device_time(device_time, now)
         _move(order, Action.START_TRAVEL, actor=actor, device_time=device_time, at=now)
-        order.save(update_fields=["status", "updated_at"])
+        row_update(order, fields=("status", "updated_at"))
         audit_record(actor=actor, action="order.start_travel", obj=order, region=_region_of(order))
     return order
 
 
-def order_check_in(*, order: Order, actor, lat, lng, device_time: datetime | None = None, visible: QuerySet | None = None) -> Order:
+def order_check_in(*, order: Order, actor, lat, lng, device_time: datetime | None = None, viewer=None) -> Order:
     """Arrival at the elder's home. Beyond the hard limit it is refused with the distance; nearer it is recorded."""
     now = timezone.now()
     with transaction.atomic():
-        order = _locked(order, visible)
+        order = _locked(order, viewer)
         _arrive(order, Action.CHECK_IN, actor=actor, lat=lat, lng=lng, device_time=device_time, now=now)
     return order
 
@@ -453,11 +462,11 @@ def order_task_record(
     outcome: str,
     note: str = "",
     device_time: datetime | None = None,
-    visible: QuerySet | None = None,
+    viewer=None,
 ) -> TaskOutcome:
     now = timezone.now()
     with transaction.atomic():
-        order = _locked(order, visible)
+        order = _locked(order, viewer)
         _require_assigned(order, actor)
         _check(order, Action.COMPLETE_TASK)
         codes = {t["code"]: t for t in order.item.tasks}
@@ -475,30 +484,30 @@ def order_task_record(
         # The order's row lock serialises the tasks of one order: a plain read, then update or insert
         # (update_or_create would add two savepoints and a second read).
         values = {"outcome": outcome, "note": (note or "")[:255], "device_time": device_time, "received_at": now}
-        record = TaskOutcome.objects.filter(order=order, task_code=task_code).first()
+        record = TASK_OUTCOME.first(order_id=order.pk, task_code=task_code)
         if record is None:
-            record = TaskOutcome.objects.create(order=order, task_code=task_code, **values)
+            record = row_insert(TaskOutcome(order=order, task_code=task_code, **values))
         else:
             for key, value in values.items():
                 setattr(record, key, value)
             record.order = order
-            record.save(update_fields=[*values, "updated_at"])
+            row_update(record, fields=(*values, "updated_at"))
         audit_record(actor=actor, action="order.task", obj=order, region=_region_of(order), detail={"task": task_code, "outcome": outcome})
     return record
 
 
 def order_check_out(
-    *, order: Order, actor, lat, lng, device_time: datetime | None = None, elder_confirmed: bool = False, visible: QuerySet | None = None
+    *, order: Order, actor, lat, lng, device_time: datetime | None = None, elder_confirmed: bool = False, viewer=None
 ) -> Order:
     """End of the visit; refused while a required task has no outcome. The automatic audit follows at once."""
     now = timezone.now()
     with transaction.atomic():
-        order = _locked(order, visible)
+        order = _locked(order, viewer)
         _require_assigned(order, actor)
         _check(order, Action.CHECK_OUT)
         point = _coordinates(lat, lng)
         device_time = _device_time(device_time, now)
-        done = set(order.task_outcomes.values_list("task_code", flat=True))
+        done = {outcome.task_code for outcome in TASK_OUTCOMES.fetch(order_id=order.pk)}
         missing = [t["label"] for t in order.item.tasks if t.get("required") and t["code"] not in done]
         if missing:
             raise DomainError(
@@ -514,8 +523,9 @@ def order_check_out(
         order.checkout_distance_m = _distance_from_home(order, point)
         order.elder_confirmed = bool(elder_confirmed)
         _move(order, Action.CHECK_OUT, actor=actor, device_time=device_time, at=now)
-        order.save(
-            update_fields=[
+        row_update(
+            order,
+            fields=(
                 "status",
                 "checkout_at",
                 "checkout_received_at",
@@ -524,7 +534,7 @@ def order_check_out(
                 "checkout_distance_m",
                 "elder_confirmed",
                 "updated_at",
-            ]
+            ),
         )
         audit_record(
             actor=actor, action="order.check_out", obj=order, region=_region_of(order), detail={"distance_m": order.checkout_distance_m}
@@ -533,13 +543,11 @@ def order_check_out(
     return order
 
 
-def order_not_home(
-    *, order: Order, actor, lat, lng, device_time: datetime | None = None, note: str = "", visible: QuerySet | None = None
-) -> Order:
+def order_not_home(*, order: Order, actor, lat, lng, device_time: datetime | None = None, note: str = "", viewer=None) -> Order:
     """The caregiver came and nobody opened: a distinct ending, with where and when they were."""
     now = timezone.now()
     with transaction.atomic():
-        order = _locked(order, visible)
+        order = _locked(order, viewer)
         _arrive(order, Action.NOT_HOME, actor=actor, lat=lat, lng=lng, device_time=device_time, now=now, reason=note)
     return order
 
@@ -579,12 +587,12 @@ def audit_findings(order: Order) -> tuple[list[dict], list[dict]]:
             }
         )
     if order.caregiver_id and order.checkin_at and order.checkout_at:
-        overlapping = list(
-            Order.objects.filter(caregiver_id=order.caregiver_id, checkin_at__lt=order.checkout_at, checkout_at__gt=order.checkin_at)
-            .exclude(pk=order.pk)
-            .exclude(status=OrderStatus.NOT_HOME)
-            .values_list("pk", flat=True)
-        )
+        overlapping = [
+            visit.pk
+            for visit in VISITS_OVERLAPPING.fetch(
+                caregiver_id=order.caregiver_id, order_id=order.pk, checkin_at=order.checkin_at, checkout_at=order.checkout_at
+            )
+        ]
         if overlapping:
             flags.append(
                 {
@@ -592,7 +600,7 @@ def audit_findings(order: Order) -> tuple[list[dict], list[dict]]:
                     "message": _("The caregiver's visits overlap: orders %(ids)s.") % {"ids": ", ".join(f"#{i}" for i in overlapping)},
                 }
             )
-    if not order.elder_confirmed and not Rating.objects.filter(order=order).exists():
+    if not order.elder_confirmed and RATING_OF.first(order_id=order.pk) is None:
         flags.append({"code": "unconfirmed", "message": _("Neither a confirmation by the elder nor a rating.")})
     late = timedelta(minutes=settings.YIYANG_AUDIT_LATE_SYNC_MINUTES)
     for which, device, received in (
@@ -619,7 +627,7 @@ def _audit_automatically(order: Order, *, now: datetime) -> None:
     order.audit_flags, order.audit_notes = flags, notes
     if flags:
         _move(order, Action.AUDIT_FLAG, actor=None, at=now, reason="; ".join(f["code"] for f in flags))
-        order.save(update_fields=["status", "audit_flags", "audit_notes", "updated_at"])
+        row_update(order, fields=("status", "audit_flags", "audit_notes", "updated_at"))
     else:
         _move(order, Action.AUDIT_PASS, actor=None, at=now)
         _pay(order, actor=None, now=now)
@@ -629,8 +637,9 @@ def _audit_automatically(order: Order, *, now: datetime) -> None:
 def _pay(order: Order, *, actor, now: datetime) -> None:
     order_payment_split(order=order, actor=actor)
     order.paid_at = now
-    order.save(
-        update_fields=[
+    row_update(
+        order,
+        fields=(
             "status",
             "audit_flags",
             "audit_notes",
@@ -641,7 +650,7 @@ def _pay(order: Order, *, actor, now: datetime) -> None:
             "audited_at",
             "audit_comment",
             "updated_at",
-        ]
+        ),
     )
     _credit_volunteer_hours(order, actor=actor)
 
@@ -659,7 +668,7 @@ def _credit_volunteer_hours(order: Order, *, actor) -> None:
     )
 
 
-def order_audit_decide(*, order: Order, actor, approve: bool, comment: str = "", visible: QuerySet | None = None) -> Order:
+def order_audit_decide(*, order: Order, actor, approve: bool, comment: str = "", viewer=None) -> Order:
     """An officer's decision on a flagged visit: approve (then payment) or reject (with a comment)."""
     comment = free_text(comment, field="comment", max_length=2000)
     if not approve and not comment:
@@ -668,30 +677,30 @@ def order_audit_decide(*, order: Order, actor, approve: bool, comment: str = "",
         raise DomainError(_("The comment may be at most 500 characters."), field="comment", code="comment_too_long")
     now = timezone.now()
     with transaction.atomic():
-        order = _locked(order, visible)
+        order = _locked(order, viewer)
         action = Action.APPROVE if approve else Action.REJECT
         _move(order, action, actor=actor, at=now, reason=comment)
         order.audited_by, order.audited_at, order.audit_comment = actor, now, comment
         if approve:
             _pay(order, actor=actor, now=now)
         else:
-            order.save(update_fields=["status", "audited_by", "audited_at", "audit_comment", "updated_at"])
+            row_update(order, fields=("status", "audited_by", "audited_at", "audit_comment", "updated_at"))
         audit_record(actor=actor, action=f"order.{action}", obj=order, region=_region_of(order), detail={"comment": comment})
     return order
 
 
-def order_payment_reverse(*, order: Order, actor, comment: str, visible: QuerySet | None = None) -> Order:
+def order_payment_reverse(*, order: Order, actor, comment: str, viewer=None) -> Order:
     """An officer reverses a paid visit found wrong afterwards; vouchers go back to the elder."""
     comment = free_text(comment, field="comment", max_length=2000)
     if not comment:
         raise DomainError(_("Say why the payment is reversed."), field="comment", code="comment_required")
     now = timezone.now()
     with transaction.atomic():
-        order = _locked(order, visible)
+        order = _locked(order, viewer)
         _move(order, Action.REVERSE, actor=actor, at=now, reason=comment)
         order_payment_refund(order=order, actor=actor)
         order.audited_by, order.audited_at, order.audit_comment = actor, now, comment[:500]
-        order.save(update_fields=["status", "subsidy_fen", "copay_fen", "audited_by", "audited_at", "audit_comment", "updated_at"])
+        row_update(order, fields=("status", "subsidy_fen", "copay_fen", "audited_by", "audited_at", "audit_comment", "updated_at"))
         audit_record(actor=actor, action="order.reverse", obj=order, region=_region_of(order), detail={"comment": comment})
     return order
 
@@ -699,22 +708,22 @@ def order_payment_reverse(*, order: Order, actor, comment: str, visible: QuerySe
 # Cancel, rate -----------------------------------------------------------------------------------
 
 
-def order_cancel(*, order: Order, actor, reason: str, visible: QuerySet | None = None) -> Order:
+def order_cancel(*, order: Order, actor, reason: str, viewer=None) -> Order:
     reason = free_text(reason, field="reason", max_length=2000)
     if not reason:
         raise DomainError(_("Give a reason for the cancellation."), field="reason", code="reason_required")
     if len(reason) > 255:
         raise DomainError(_("The reason may be at most 255 characters."), field="reason", code="reason_too_long")
     with transaction.atomic():
-        order = _locked(order, visible)
+        order = _locked(order, viewer)
         _move(order, Action.CANCEL, actor=actor, reason=reason)
         order.cancel_reason = reason
-        order.save(update_fields=["status", "cancel_reason", "updated_at"])
+        row_update(order, fields=("status", "cancel_reason", "updated_at"))
         audit_record(actor=actor, action="order.cancel", obj=order, region=_region_of(order), detail={"reason": reason})
     return order
 
 
-def order_rate(*, order: Order, actor, score: int, comment: str = "", visible: QuerySet | None = None) -> Rating:
+def order_rate(*, order: Order, actor, score: int, comment: str = "", viewer=None) -> Rating:
     """1-5 and a comment. A low score opens a follow-up; a rating also counts as the elder's confirmation."""
     if isinstance(score, bool) or not isinstance(score, int) or not 1 <= score <= 5:
         raise DomainError(_("The score must be a whole number from 1 to 5."), field="score", code="score_range")
@@ -723,9 +732,9 @@ def order_rate(*, order: Order, actor, score: int, comment: str = "", visible: Q
         raise DomainError(_("The comment may be at most 500 characters."), field="comment", code="comment_too_long")
     now = timezone.now()
     with transaction.atomic():
-        order = _locked(order, visible)
+        order = _locked(order, viewer)
         _check(order, Action.RATE)
-        if Rating.objects.filter(order=order).exists():
+        if RATING_OF.first(order_id=order.pk) is not None:
             raise StateConflict(
                 _("Order #%(id)s has already been rated.") % {"id": order.pk},
                 field="score",
@@ -733,7 +742,7 @@ def order_rate(*, order: Order, actor, score: int, comment: str = "", visible: Q
                 extra={"status": order.status},
             )
         low = score <= settings.YIYANG_LOW_RATING
-        rating = Rating.objects.create(order=order, score=score, comment=comment, rated_by=actor, follow_up_open=low)
+        rating = row_insert(Rating(order=order, score=score, comment=comment, rated_by=actor, follow_up_open=low))
         audit_record(actor=actor, action="order.rate", obj=order, region=_region_of(order), detail={"score": score, "follow_up": low})
         # A visit held only for lack of confirmation passes once the elder has rated it.
         if order.status == OrderStatus.FLAGGED and [f["code"] for f in order.audit_flags] == ["unconfirmed"]:
@@ -756,7 +765,7 @@ def follow_up_close(*, rating: Rating, actor, note: str) -> Rating:
         rating.follow_up_note = note[:500]
         rating.follow_up_closed_at = timezone.now()
         rating.follow_up_closed_by = actor
-        rating.save(update_fields=["follow_up_open", "follow_up_note", "follow_up_closed_at", "follow_up_closed_by", "updated_at"])
+        row_update(rating, fields=("follow_up_open", "follow_up_note", "follow_up_closed_at", "follow_up_closed_by", "updated_at"))
         audit_record(actor=actor, action="order.follow_up_close", obj=rating.order, region=rating.order.elder.residence_region)
     return rating
 

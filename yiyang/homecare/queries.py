@@ -27,6 +27,7 @@ from django.db.models.functions import Cast, TruncMonth
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from yiyang.core.prepared import PreparedQuery
 from yiyang.regions.queries import under_paths_q
 
 
@@ -45,44 +46,177 @@ def providers_visible_to(user) -> QuerySet:
 
 
 def elder_ids_served_by(user) -> QuerySet:
+    from yiyang.accounts.scope import scope_of
+
+    return elder_ids_served(getattr(user, "role", None), scope_of(user))
+
+
+def elder_ids_served(role, scope) -> QuerySet:
     """Elders a dispatcher's provider, or a caregiver or volunteer personally, serves (through orders)."""
     from yiyang.accounts.roles import Role
-    from yiyang.accounts.scope import scope_of
     from yiyang.homecare.models import Order
     from yiyang.people.models import Elder
 
-    role = getattr(user, "role", None)
-    if role == Role.DISPATCHER:
-        provider_id = scope_of(user).provider_id
-        if provider_id:
-            return Order.objects.filter(provider_id=provider_id).values("elder_id")
+    if role == Role.DISPATCHER and scope.provider_id:
+        return Order.objects.filter(provider_id=scope.provider_id).values("elder_id")
     if role in (Role.CAREGIVER, Role.VOLUNTEER):
-        return Order.objects.filter(caregiver__user_id=user.pk).values("elder_id")
+        return Order.objects.filter(caregiver__user_id=scope.user_id).values("elder_id")
     return Elder.objects.none().values("pk")
 
 
 def orders_visible_to(user) -> QuerySet:
     """The one place that decides which orders a user may see; out of scope is 404 for callers."""
-    from yiyang.accounts.roles import Role, can
+    from yiyang.accounts.roles import can
     from yiyang.accounts.scope import scope_of
     from yiyang.homecare.models import Order
-    from yiyang.people.models import ElderLink
 
     if not can(user, "order.view"):
         return Order.objects.none()
     scope = scope_of(user)
     if scope.everything:
         return Order.objects.all()
+    return Order.objects.filter(_orders_visible_q(user.role, scope))
+
+
+def _orders_visible_q(role: str, scope) -> Q:
+    from yiyang.accounts.roles import Role
+    from yiyang.people.models import ElderLink
+
     visible = Q(pk__in=[])
     if scope.sees_region_elders and scope.region_paths:
         visible |= under_paths_q("elder__residence_region", list(scope.region_paths))
-    if user.role == Role.DISPATCHER and scope.provider_id:
+    if role == Role.DISPATCHER and scope.provider_id:
         visible |= Q(provider_id=scope.provider_id)
-    if user.role in (Role.CAREGIVER, Role.VOLUNTEER):
-        visible |= Q(caregiver__user_id=user.pk)
-    if user.role in (Role.FAMILY, Role.ELDER):
-        visible |= Q(elder_id__in=ElderLink.objects.filter(user_id=user.pk).values("elder_id"))
-    return Order.objects.filter(visible)
+    if role in (Role.CAREGIVER, Role.VOLUNTEER):
+        visible |= Q(caregiver__user_id=scope.user_id)
+    if role in (Role.FAMILY, Role.ELDER):
+        visible |= Q(elder_id__in=ElderLink.objects.filter(user_id=scope.user_id).values("elder_id"))
+    return visible
+
+
+# What the operations and the API's answer read with an order: one query, not six.
+ORDER_RELATED = ("elder__residence_region", "item__category", "provider", "caregiver")
+
+
+def _order_locked_rows(*, order_id, may_view, everything, role, sees_region_elders, region_paths, provider_id, user_id) -> QuerySet:
+    from yiyang.accounts.scope import Scope
+    from yiyang.homecare.models import Order
+
+    if not may_view:
+        return Order.objects.none()
+    rows = Order.objects.all()
+    if not everything:
+        scope = Scope(region_paths=region_paths, provider_id=provider_id, user_id=user_id, sees_region_elders=sees_region_elders)
+        rows = rows.filter(_orders_visible_q(role, scope))
+    # of=("self",): lock the order row only, not the joined elder/item rows.
+    return rows.select_for_update(of=("self",)).select_related(*ORDER_RELATED).filter(pk=order_id)
+
+
+ORDER_LOCKED = PreparedQuery(_order_locked_rows, name="order_locked")
+
+
+def _item_by_code(*, code):
+    from yiyang.homecare.models import ServiceItem
+
+    return ServiceItem.objects.select_related("category").filter(code=code).order_by()
+
+
+def _order_by_idempotency_key(*, requested_by_id, key):
+    from yiyang.homecare.models import Order
+
+    return Order.objects.filter(requested_by_id=requested_by_id, idempotency_key=key).order_by()
+
+
+def _task_outcome(*, order_id, task_code):
+    from yiyang.homecare.models import TaskOutcome
+
+    return TaskOutcome.objects.filter(order_id=order_id, task_code=task_code).order_by()
+
+
+def _task_outcomes(*, order_id):
+    from yiyang.homecare.models import TaskOutcome
+
+    return TaskOutcome.objects.filter(order_id=order_id).order_by()
+
+
+def _rating_of(*, order_id):
+    from yiyang.homecare.models import Rating
+
+    return Rating.objects.filter(order_id=order_id).order_by()
+
+
+def _caregiver_locked(*, caregiver_id):
+    from yiyang.homecare.models import Caregiver
+
+    return Caregiver.objects.select_for_update().filter(pk=caregiver_id).order_by()
+
+
+def _caregiver_of_orders_provider(*, caregiver_id, order_id):
+    from yiyang.homecare.models import Caregiver, Order
+
+    provider = Subquery(Order.objects.filter(pk=order_id).values("provider_id")[:1])
+    return Caregiver.objects.filter(pk=caregiver_id, provider_id=provider).order_by()
+
+
+def _caregiver_clash(*, caregiver_id, order_id, start, end):
+    """An order of the caregiver's, other than this one, planned or under way in [start, end)."""
+    from yiyang.homecare.models import Order
+    from yiyang.homecare.states import BUSY
+
+    return (
+        Order.objects.filter(caregiver_id=caregiver_id, status__in=BUSY, window_start__lt=end, window_end__gt=start)
+        .exclude(pk=order_id)
+        .order_by()[:1]
+    )
+
+
+def _visits_overlapping(*, caregiver_id, order_id, checkin_at, checkout_at):
+    """The caregiver's other visits (not the "not at home" ones) whose time at a home overlaps this one's."""
+    from yiyang.homecare.models import Order, OrderStatus
+
+    return (
+        Order.objects.filter(caregiver_id=caregiver_id, checkin_at__lt=checkout_at, checkout_at__gt=checkin_at)
+        .exclude(pk=order_id)
+        .exclude(status=OrderStatus.NOT_HOME)
+        .only("pk")
+        .order_by("pk")
+    )
+
+
+# The order lifecycle's other reads, each compiled once (core.prepared).
+ITEM_BY_CODE = PreparedQuery(_item_by_code, name="item_by_code")
+ORDER_BY_IDEMPOTENCY_KEY = PreparedQuery(_order_by_idempotency_key, name="order_by_idempotency_key")
+TASK_OUTCOME = PreparedQuery(_task_outcome, name="task_outcome")
+TASK_OUTCOMES = PreparedQuery(_task_outcomes, name="task_outcomes")
+RATING_OF = PreparedQuery(_rating_of, name="rating_of")
+CAREGIVER_LOCKED = PreparedQuery(_caregiver_locked, name="caregiver_locked")
+CAREGIVER_OF_ORDERS_PROVIDER = PreparedQuery(_caregiver_of_orders_provider, name="caregiver_of_orders_provider")
+CAREGIVER_CLASH = PreparedQuery(_caregiver_clash, name="caregiver_clash")
+VISITS_OVERLAPPING = PreparedQuery(_visits_overlapping, name="visits_overlapping")
+
+
+def order_locked(order_id: int, *, viewer=None):
+    """The order under its row lock, with its elder, item, provider and caregiver; None when it does not
+    exist or lies outside the viewer's scope (the same rule as `orders_visible_to`, in the same query).
+
+    The lifecycle's every write starts here, so the query is compiled once (`core.prepared`).
+    """
+    from yiyang.accounts.roles import can
+    from yiyang.accounts.scope import scope_of
+
+    if viewer is None:
+        fixed = {"may_view": True, "everything": True, "role": "", "sees_region_elders": False}
+        return ORDER_LOCKED.first(fixed=fixed, order_id=order_id, region_paths=(), provider_id=None, user_id=None)
+    scope = scope_of(viewer)
+    fixed = {
+        "may_view": can(viewer, "order.view"),
+        "everything": scope.everything,
+        "role": viewer.role,
+        "sees_region_elders": scope.sees_region_elders,
+    }
+    return ORDER_LOCKED.first(
+        fixed=fixed, order_id=order_id, region_paths=scope.region_paths, provider_id=scope.provider_id, user_id=scope.user_id
+    )
 
 
 def order_for(user, order_id: int):
@@ -168,20 +302,37 @@ def path_prefixes(path: str) -> list[str]:
 
 def covering_q(path: str) -> Q:
     """Offerings whose area covers a region: their own area, or (when they name none) the provider's."""
-    prefixes = path_prefixes(path)
-    return Q(regions__path__in=prefixes) | Q(regions__isnull=True, provider__service_regions__path__in=prefixes)
+    return _covering_prefixes_q(path_prefixes(path))
+
+
+def _covering_prefixes_q(prefixes) -> Q:
+    return Q(regions__path__in=list(prefixes)) | Q(regions__isnull=True, provider__service_regions__path__in=list(prefixes))
 
 
 def offerings_covering(elder, item) -> QuerySet:
     """Active offerings of `item` whose area (or, when empty, the provider's area) covers the elder's home."""
+    return _offerings_covering(item_id=item.pk, prefixes=tuple(path_prefixes(elder.residence_region.path)))
+
+
+def _offerings_covering(*, item_id, prefixes) -> QuerySet:
     from yiyang.homecare.models import ProviderOffering
 
-    covering = ProviderOffering.objects.filter(covering_q(elder.residence_region.path)).values("pk")
+    covering = ProviderOffering.objects.filter(_covering_prefixes_q(prefixes)).values("pk")
     return (
-        ProviderOffering.objects.filter(item=item, is_active=True, provider__is_active=True, pk__in=covering)
+        ProviderOffering.objects.filter(item_id=item_id, is_active=True, provider__is_active=True, pk__in=covering)
         .select_related("provider")
         .order_by("price_fen", "provider__name")
     )
+
+
+# Every order placed without naming a provider asks this: compiled once (core.prepared).
+CHEAPEST_OFFERING = PreparedQuery(
+    lambda *, item_id, prefixes: _offerings_covering(item_id=item_id, prefixes=prefixes)[:1], name="cheapest_offering"
+)
+
+
+def cheapest_offering_covering(elder, item):
+    return CHEAPEST_OFFERING.first(item_id=item.pk, prefixes=tuple(path_prefixes(elder.residence_region.path)))
 
 
 def offering_covers(offering, region_path: str) -> bool:

@@ -5,6 +5,7 @@ from django.db.models import Q, QuerySet
 from yiyang.accounts.roles import Role, can
 from yiyang.accounts.scope import scope_of
 from yiyang.core.errors import DomainError
+from yiyang.core.prepared import PreparedQuery
 from yiyang.people.models import Elder, ElderCategory, ElderTransfer
 from yiyang.regions.queries import under_paths_q
 
@@ -21,19 +22,53 @@ def elders_visible_to(user) -> QuerySet[Elder]:
     scope = scope_of(user)
     if scope.everything:
         return Elder.objects.all()
+    return Elder.objects.filter(_elders_visible_q(user.role, scope))
+
+
+def _elders_visible_q(role: str, scope) -> Q:
     visible = Q(pk__in=[])
     if scope.sees_region_elders and scope.region_paths:
         visible |= under_paths_q("residence_region", list(scope.region_paths))
-    if user.role in (Role.DISPATCHER, Role.CAREGIVER, Role.VOLUNTEER):
-        from yiyang.homecare.queries import elder_ids_served_by
+    if role in (Role.DISPATCHER, Role.CAREGIVER, Role.VOLUNTEER):
+        from yiyang.homecare.queries import elder_ids_served
 
-        visible |= Q(pk__in=elder_ids_served_by(user))
-    if user.role in (Role.FAMILY, Role.ELDER):
+        visible |= Q(pk__in=elder_ids_served(role, scope))
+    if role in (Role.FAMILY, Role.ELDER):
         from yiyang.people.models import ElderLink
 
-        visible |= Q(pk__in=ElderLink.objects.filter(user_id=user.pk).values("elder_id"))
+        visible |= Q(pk__in=ElderLink.objects.filter(user_id=scope.user_id).values("elder_id"))
     # Subqueries, not joins: no duplicate rows, so no DISTINCT over a city's registry.
-    return Elder.objects.filter(visible)
+    return visible
+
+
+def _elder_rows_with_residence(*, elder_id, may_view, everything, role, sees_region_elders, region_paths, provider_id, user_id):
+    from yiyang.accounts.scope import Scope
+
+    if not may_view:
+        return Elder.objects.none()
+    rows = Elder.objects.all()
+    if not everything:
+        scope = Scope(region_paths=region_paths, provider_id=provider_id, user_id=user_id, sees_region_elders=sees_region_elders)
+        rows = rows.filter(_elders_visible_q(role, scope))
+    return rows.select_related("residence_region").filter(pk=elder_id).order_by()
+
+
+ELDER_WITH_RESIDENCE = PreparedQuery(_elder_rows_with_residence, name="elder_with_residence")
+
+
+def elder_with_residence(user, elder_id: int) -> Elder | None:
+    """`elder_for` with the residence region read in the same query; compiled once, as every order
+    placed reads it (`core.prepared`)."""
+    scope = scope_of(user)
+    fixed = {
+        "may_view": can(user, "elder.view"),
+        "everything": scope.everything,
+        "role": getattr(user, "role", ""),
+        "sees_region_elders": scope.sees_region_elders,
+    }
+    return ELDER_WITH_RESIDENCE.first(
+        fixed=fixed, elder_id=elder_id, region_paths=scope.region_paths, provider_id=scope.provider_id, user_id=scope.user_id
+    )
 
 
 def elder_for(user, elder_id: int) -> Elder | None:
