@@ -111,6 +111,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     }
 else:
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    # Server-side parameter binding lets psycopg prepare a statement the fifth time a connection runs
+    # it: PostgreSQL then stops parsing and planning the order lifecycle's reads on every request
+    # (bench/README-homecare.md). YIYANG_PG_SERVER_SIDE_BINDING=0 turns it off, e.g. behind a
+    # transaction-pooling PgBouncer without prepared-statement support.
+    if env("YIYANG_PG_SERVER_SIDE_BINDING", "1") != "0":
+        DATABASES["default"].setdefault("OPTIONS", {}).update(server_side_binding=True, prepare_threshold=5)
 # Persistent connections on both: connecting (on SQLite: opening the file and running the pragmas
 # above) costs more than a small request.
 DATABASES["default"]["CONN_MAX_AGE"] = env_int("YIYANG_DB_CONN_MAX_AGE", 60)

@@ -24,8 +24,9 @@ def order_payment_split(*, order, actor=None) -> tuple[int, int]:
                 category=order.item.category.code,
                 amount_fen=price,
                 actor=actor,
-                # The order's provider, already loaded: the ledger need not read the order again.
+                # The order and its provider, already loaded: the ledger need not read them again.
                 provider=order.provider,
+                order=order,
             )
         )
         # The ledger never pays more than the price; a bug there must not create negative co-payments.

@@ -78,13 +78,13 @@ def orders_visible_to(user) -> QuerySet:
     return Order.objects.filter(_orders_visible_q(user.role, scope))
 
 
-def _orders_visible_q(role: str, scope) -> Q:
+def _orders_visible_q(role: str, scope, *, by_prefix: bool = False) -> Q:
     from yiyang.accounts.roles import Role
     from yiyang.people.models import ElderLink
 
     visible = Q(pk__in=[])
     if scope.sees_region_elders and scope.region_paths:
-        visible |= under_paths_q("elder__residence_region", list(scope.region_paths))
+        visible |= under_paths_q("elder__residence_region", list(scope.region_paths), by_prefix=by_prefix)
     if role == Role.DISPATCHER and scope.provider_id:
         visible |= Q(provider_id=scope.provider_id)
     if role in (Role.CAREGIVER, Role.VOLUNTEER):
@@ -107,7 +107,7 @@ def _order_locked_rows(*, order_id, may_view, everything, role, sees_region_elde
     rows = Order.objects.all()
     if not everything:
         scope = Scope(region_paths=region_paths, provider_id=provider_id, user_id=user_id, sees_region_elders=sees_region_elders)
-        rows = rows.filter(_orders_visible_q(role, scope))
+        rows = rows.filter(_orders_visible_q(role, scope, by_prefix=True))
     # of=("self",): lock the order row only, not the joined elder/item rows.
     return rows.select_for_update(of=("self",)).select_related(*ORDER_RELATED).filter(pk=order_id)
 

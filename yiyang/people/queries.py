@@ -25,10 +25,10 @@ def elders_visible_to(user) -> QuerySet[Elder]:
     return Elder.objects.filter(_elders_visible_q(user.role, scope))
 
 
-def _elders_visible_q(role: str, scope) -> Q:
+def _elders_visible_q(role: str, scope, *, by_prefix: bool = False) -> Q:
     visible = Q(pk__in=[])
     if scope.sees_region_elders and scope.region_paths:
-        visible |= under_paths_q("residence_region", list(scope.region_paths))
+        visible |= under_paths_q("residence_region", list(scope.region_paths), by_prefix=by_prefix)
     if role in (Role.DISPATCHER, Role.CAREGIVER, Role.VOLUNTEER):
         from yiyang.homecare.queries import elder_ids_served
 
@@ -49,7 +49,7 @@ def _elder_rows_with_residence(*, elder_id, may_view, everything, role, sees_reg
     rows = Elder.objects.all()
     if not everything:
         scope = Scope(region_paths=region_paths, provider_id=provider_id, user_id=user_id, sees_region_elders=sees_region_elders)
-        rows = rows.filter(_elders_visible_q(role, scope))
+        rows = rows.filter(_elders_visible_q(role, scope, by_prefix=True))
     return rows.select_related("residence_region").filter(pk=elder_id).order_by()
 
 

@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 
 from yiyang.audit.operations import audit_record
 from yiyang.core.errors import DomainError, StateConflict
+from yiyang.core.prepared import PreparedQuery, row_insert
 from yiyang.homecare.models import Provider
 from yiyang.people.models import Elder, ElderLink, ElderStatus, LivingArrangement
 from yiyang.regions.models import Region
@@ -474,43 +475,57 @@ def _provider_account(kind: str, programme_id: int, provider_id: int) -> Account
     return account
 
 
+# Every paid home-care visit asks these: compiled once (core.prepared).
+SPEND_BY_REF = PreparedQuery(lambda *, order_ref: Spend.objects.filter(order_ref=order_ref).order_by(), name="spend_by_ref")
+PROVIDER_LOCKED = PreparedQuery(
+    lambda *, provider_id: Provider.objects.select_for_update().filter(pk=provider_id).only("pk").order_by(), name="provider_locked"
+)
+PROGRAMMES_NOT_DRAFT = PreparedQuery(
+    lambda: Programme.objects.exclude(status=ProgrammeStatus.DRAFT).order_by("pk"), name="programmes_not_draft"
+)
+
+
 @transaction.atomic
-def vouchers_spend(*, elder, order_ref: str, category: str, amount_fen: int, actor, provider=None) -> int:
+def vouchers_spend(*, elder, order_ref: str, category: str, amount_fen: int, actor, provider=None, order=None) -> int:
     """Pay up to `amount_fen` of an order from the elder's vouchers; returns the fen covered (0 if none).
 
     Oldest grant first, only programmes covering `category`. Idempotent per `order_ref`: a second call
     returns what the first covered. The provider is the order's (homecare `order:<pk>`), or `provider`.
+    `order`: the home-care order behind `order_ref`, when the caller has already read it.
     """
     order_ref = (order_ref or "").strip()
     if not order_ref or len(order_ref) > 64:
         raise DomainError(_("An order reference is required."), field="order_ref")
     if not isinstance(amount_fen, int) or isinstance(amount_fen, bool) or amount_fen < 0:
         raise DomainError(_("The amount must be a whole number of fen, not negative."), field="amount_fen")
-    existing = Spend.objects.filter(order_ref=order_ref).first()
+    existing = SPEND_BY_REF.first(order_ref=order_ref)
     if existing is not None:
         return _repeat(existing, elder)
-    order = _order_for(order_ref)
+    if order is None:
+        order = _order_for(order_ref)
     if provider is None:
         provider = order.provider if order is not None else None
     if provider is None:
         raise DomainError(_("No provider for this order."), field="order_ref")
     # The provider row is the mutex for its months: settlement takes it too.
-    Provider.objects.select_for_update().filter(pk=provider.pk).first()
+    PROVIDER_LOCKED.first(provider_id=provider.pk)
     try:
         with transaction.atomic():
-            spend = Spend.objects.create(
-                order_ref=order_ref,
-                elder=elder,
-                provider=provider,
-                category=category,
-                asked_fen=amount_fen,
-                covered_fen=0,
-                actor=_user(actor),
+            spend = row_insert(
+                Spend(
+                    order_ref=order_ref,
+                    elder=elder,
+                    provider=provider,
+                    category=category,
+                    asked_fen=amount_fen,
+                    covered_fen=0,
+                    actor=_user(actor),
+                )
             )
     except IntegrityError:
         # A concurrent call with the same reference committed first.
         return _repeat(Spend.objects.get(order_ref=order_ref), elder)
-    programme_ids = [p.pk for p in Programme.objects.exclude(status=ProgrammeStatus.DRAFT) if p.covers(category)]
+    programme_ids = [p.pk for p in PROGRAMMES_NOT_DRAFT.fetch() if p.covers(category)]
     covered = 0
     if amount_fen and programme_ids:
         candidates = Account.objects.filter(kind=AccountKind.VOUCHER, elder=elder, programme_id__in=programme_ids, balance__gt=0)

@@ -1,0 +1,202 @@
+"""core.prepared on the order lifecycle: a query compiled once runs the SQL the ORM would, and finds the same rows."""
+
+import pytest
+from django.db import transaction
+from django.db.models.signals import pre_save
+from django.utils import timezone
+
+from tests.homecare.conftest import HOME, make_caregiver
+from tests.homecare.helpers import place, serve
+from yiyang.audit.models import AuditEvent
+from yiyang.core import prepared
+from yiyang.core.prepared import PreparedQuery, row_insert, row_update
+from yiyang.homecare.models import Order, OrderTransition, TaskOutcome
+from yiyang.homecare.queries import (
+    CAREGIVER_CLASH,
+    CHEAPEST_OFFERING,
+    ITEM_BY_CODE,
+    ORDER_LOCKED,
+    TASK_OUTCOME,
+    VISITS_OVERLAPPING,
+    order_locked,
+    orders_visible_to,
+)
+from yiyang.people.queries import elder_with_residence, elders_visible_to
+
+ROLES = (
+    "admin",
+    "city_officer",
+    "county_officer",
+    "other_county_officer",
+    "worker",
+    "operator",
+    "dispatcher",
+    "caregiver",
+    "assessor",
+    "inspector",
+    "reporter",
+    "volunteer",
+    "family",
+    "elder",
+)
+
+
+def orm_sql(query: PreparedQuery, fixed: dict, values: dict) -> tuple[str, list]:
+    sql, params = query.build(**fixed, **values).query.get_compiler(using="default").as_sql()
+    return sql, list(params)
+
+
+@pytest.mark.django_db
+def test_bound_sql_is_what_the_orm_compiles_for_the_same_values(elder, offerings, caregiver):
+    now = timezone.now()
+    cases = [
+        (ITEM_BY_CODE, {}, {"code": "clean-home"}),
+        (ITEM_BY_CODE, {}, {"code": "50%_off\\"}),
+        (TASK_OUTCOME, {}, {"order_id": 7, "task_code": "sweep"}),
+        (CAREGIVER_CLASH, {}, {"caregiver_id": caregiver.pk, "order_id": 3, "start": now, "end": now + timezone.timedelta(hours=1)}),
+        (VISITS_OVERLAPPING, {}, {"caregiver_id": 5, "order_id": 9, "checkin_at": now, "checkout_at": now}),
+        (CHEAPEST_OFFERING, {}, {"item_id": 4, "prefixes": ("330000/", "330000/331100/", "330000/331100/331102/")}),
+        (CHEAPEST_OFFERING, {}, {"item_id": 4, "prefixes": ("330000/",)}),
+    ]
+    scoped = {"may_view": True, "everything": False, "role": "operator", "sees_region_elders": True}
+    for paths in (("330000/331100/",), ("330000/331100/331102/", "330000/331100/331121/")):
+        cases.append((ORDER_LOCKED, scoped, {"order_id": 12, "region_paths": paths, "provider_id": None, "user_id": 3}))
+    cases.append(
+        (
+            ORDER_LOCKED,
+            {**scoped, "role": "dispatcher", "sees_region_elders": False},
+            {"order_id": 1, "region_paths": (), "provider_id": 8, "user_id": 2},
+        )
+    )
+    cases.append(
+        (
+            ORDER_LOCKED,
+            {**scoped, "role": "family", "sees_region_elders": False},
+            {"order_id": 1, "region_paths": (), "provider_id": None, "user_id": 2},
+        )
+    )
+    with transaction.atomic():  # select_for_update compiles only inside a transaction
+        for query, fixed, values in cases:
+            assert query.sql_for(fixed=fixed, **values) == orm_sql(query, fixed, values), (query.name, values)
+
+
+@pytest.mark.django_db
+def test_the_scoped_order_lock_agrees_with_orders_visible_to_for_every_role(personas, elders, offerings, caregiver):
+    mine = place(elders["liandu"], offerings["clean-home"].item, personas["operator"])
+    serve(mine, caregiver, dispatcher=personas["dispatcher"])
+    elsewhere = Order.objects.create(
+        provider=offerings["clean-home"].provider,
+        elder=elders["qingtian"],
+        item=offerings["clean-home"].item,
+        window_start=mine.window_start,
+        window_end=mine.window_end,
+        service_date=mine.service_date,
+        price_fen=100,
+    )
+    for role in ROLES:
+        user = personas[role]
+        for order in (mine, elsewhere):
+            expected = orders_visible_to(user).filter(pk=order.pk).exists()
+            with transaction.atomic():
+                found = order_locked(order.pk, viewer=user)
+            assert (found is not None) == expected, (role, order.pk)
+            if found is not None:
+                # What the operations and the answer read, loaded in the same query.
+                assert found.elder.residence_region.path and found.item.category.code and found.provider.name
+
+
+@pytest.mark.django_db
+def test_the_scoped_elder_read_agrees_with_elders_visible_to_for_every_role(personas, elders, offerings, caregiver):
+    serve(place(elders["liandu"], offerings["clean-home"].item, personas["operator"]), caregiver, dispatcher=personas["dispatcher"])
+    for role in ROLES:
+        for elder in elders.values():
+            expected = elders_visible_to(personas[role]).filter(pk=elder.pk).exists()
+            found = elder_with_residence(personas[role], elder.pk)
+            assert (found is not None) == expected, (role, elder.name)
+            if found is not None:
+                assert found == elder and found.residence_region_id == elder.residence_region_id
+
+
+@pytest.mark.django_db
+def test_values_the_database_could_not_hold_find_nothing(personas, client, api_client):
+    assert ORDER_LOCKED.fetch(fixed={"may_view": True, "everything": True, "role": "", "sees_region_elders": False}, order_id=2**70,
+                              region_paths=(), provider_id=None, user_id=None) == []  # fmt: skip
+    response = client.post(f"/api/v1/orders/{2**70}/check-in", {"lat": HOME[0], "lng": HOME[1]}, content_type="application/json",
+                           **api_client(personas["caregiver"]))  # fmt: skip
+    assert response.status_code == 404
+
+
+@pytest.mark.django_db
+def test_prepared_insert_and_update_write_what_save_writes(personas, elder, offerings):
+    order = place(elder, offerings["clean-home"].item, personas["operator"])
+    by_save = OrderTransition.objects.create(
+        order=order, action="x", from_status="a", to_status="b", actor=personas["operator"], at=order.created_at, reason="why"
+    )
+    by_insert = row_insert(
+        OrderTransition(
+            order=order, action="x", from_status="a", to_status="b", actor=personas["operator"], at=order.created_at, reason="why"
+        )
+    )
+    assert by_insert.pk is not None and not by_insert._state.adding
+    fields = ("order_id", "action", "from_status", "to_status", "actor_id", "at", "device_time", "reason")
+    assert (
+        OrderTransition.objects.filter(pk=by_insert.pk).values(*fields).get()
+        == OrderTransition.objects.filter(pk=by_save.pk).values(*fields).get()
+    )
+
+    before = Order.objects.get(pk=order.pk).updated_at
+    order.status, order.note = "accepted", "changed in memory only"
+    row_update(order, fields=("status", "updated_at"))
+    stored = Order.objects.get(pk=order.pk)
+    assert stored.status == "accepted" and stored.note != "changed in memory only" and stored.updated_at > before
+
+    ghost = Order(pk=order.pk + 1000)
+    with pytest.raises(Order.NotUpdated):
+        row_update(ghost, fields=("status",))
+
+    event = row_insert(AuditEvent(action="test.prepared", object_type="x", detail={"k": "值"}))
+    assert AuditEvent.objects.get(pk=event.pk).detail == {"k": "值"} and event.at is not None
+
+
+@pytest.mark.django_db
+def test_a_model_with_receivers_is_saved_through_save(personas, elder, offerings):
+    order = place(elder, offerings["clean-home"].item, personas["operator"])
+    seen = []
+
+    def receiver(sender, instance, **kwargs):
+        seen.append(instance.task_code)
+
+    pre_save.connect(receiver, sender=TaskOutcome)
+    try:
+        now = timezone.now()
+        row_insert(TaskOutcome(order=order, task_code="sweep", outcome="done", device_time=now, received_at=now))
+    finally:
+        pre_save.disconnect(receiver, sender=TaskOutcome)
+    assert seen == ["sweep"]
+    assert prepared._save_does_more(AuditEvent) is False  # its save() only refuses updates
+
+
+@pytest.mark.django_db
+def test_a_clash_is_found_through_the_prepared_read(personas, elder, offerings, provider, menu):
+    caregiver = make_caregiver(provider, name="王芳")
+    first = place(elder, offerings["clean-home"].item, personas["operator"], hour=9)
+    second = place(elder, offerings["clean-home"].item, personas["operator"], hour=9, minute=30)
+    from yiyang.homecare import operations as ops
+
+    ops.order_assign(order=first, caregiver=caregiver, actor=personas["dispatcher"])
+    with transaction.atomic():
+        clash = CAREGIVER_CLASH.first(caregiver_id=caregiver.pk, order_id=second.pk, start=second.window_start, end=second.window_end)
+    assert clash == first
+
+
+@pytest.mark.django_db
+def test_a_value_inside_a_like_pattern_is_escaped_as_the_orm_escapes_it():
+    from yiyang.regions.models import Region
+
+    query = PreparedQuery(lambda *, prefix: Region.objects.filter(path__startswith=prefix).order_by("code"), name="test_like")
+    for prefix in ("330000/331100/", "50%_off\\/"):
+        assert query.sql_for(prefix=prefix) == orm_sql(query, {}, {"prefix": prefix})
+    assert [r.code for r in query.fetch(prefix="330000/331100/331102/")] == list(
+        Region.objects.filter(path__startswith="330000/331100/331102/").order_by("code").values_list("code", flat=True)
+    )
+    assert query.fetch(prefix="330000/331100/%") == []
