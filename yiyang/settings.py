@@ -104,6 +104,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         Path(DATABASES["default"]["NAME"]).parent.mkdir(parents=True, exist_ok=True)
     # IMMEDIATE: writers take the lock at BEGIN, so select_for_update (a no-op on SQLite)
     # is replaced by whole-database write serialisation instead of deadlock-prone upgrades.
+    # Writers queue for their turn instead of sleeping in SQLite's busy handler (core/sqlite/base.py).
+    DATABASES["default"]["ENGINE"] = "yiyang.core.sqlite"
     DATABASES["default"]["OPTIONS"] = {
         "transaction_mode": "IMMEDIATE",
         "timeout": 30,
