@@ -68,6 +68,8 @@ CAPABILITIES: dict[str, set[str]] = {
     "provider.manage": OFFICERS | {Role.DISPATCHER},
     "provider.register": OFFICERS,
     "caregiver.manage": OFFICERS | {Role.DISPATCHER},
+    # A caregiver's phone in clear (to call them), with a purpose, in the personal-data access log.
+    "caregiver.phone_reveal": OFFICERS | {Role.DISPATCHER},
     "provider.receivables": OFFICERS | {Role.DISPATCHER},
     # The plan cockpit (yiyang.plan)
     "plan.view": OFFICERS | {Role.REPORTER},

@@ -117,7 +117,7 @@ class CaregiverDetailOut(Schema):
     id: int
     provider_id: int
     name: str
-    phone: str
+    phone_masked: str = Field(description="e.g. 139****0000; POST …/phone/reveal shows it in full (logged)")
     username: str | None
     is_volunteer: bool
     is_active: bool
@@ -159,7 +159,7 @@ class CaregiverIn(Schema):
 
 class CaregiverPatch(Schema):
     name: str | None = Field(None, max_length=64)
-    phone: str | None = Field(None, max_length=32)
+    phone: str | None = Field(None, max_length=32, description="empty string removes the phone")
     skills: list[str] | None = None
     home_lat: float | None = None
     home_lng: float | None = None
@@ -169,6 +169,14 @@ class CaregiverPatch(Schema):
     is_volunteer: bool | None = None
     is_active: bool | None = None
     username: str | None = Field(None, description="Link this account; an empty string unlinks")
+
+
+class PhoneRevealIn(Schema):
+    purpose: str = Field(min_length=1, max_length=255, description="Why the number is needed; kept in the access log")
+
+
+class PhoneRevealOut(Schema):
+    phone: str
 
 
 class CertificateIn(Schema):
@@ -432,7 +440,7 @@ def caregiver_patch(request: HttpRequest, caregiver_id: int, data: CaregiverPatc
         caregiver=caregiver,
         actor=request.auth,
         name=pick("name"),
-        phone=pick("phone"),
+        phone=given.get("phone"),  # None keeps the stored number
         skills=_skills(given["skills"]) if given.get("skills") is not None else list(caregiver.skills.all()),
         home_lat=pick("home_lat"),
         home_lng=pick("home_lng"),
@@ -445,6 +453,17 @@ def caregiver_patch(request: HttpRequest, caregiver_id: int, data: CaregiverPatc
         user=_user(given.get("username")),
     )
     return _caregiver(request, caregiver_id)
+
+
+@router.post(
+    "/caregivers/{caregiver_id}/phone/reveal",
+    response={200: PhoneRevealOut, **ERRORS},
+    summary="A caregiver's phone in full, with a purpose (logged in the personal-data access log)",
+)
+def caregiver_phone_reveal(request: HttpRequest, caregiver_id: int, data: PhoneRevealIn):
+    require(request, "caregiver.phone_reveal")
+    caregiver = _caregiver(request, caregiver_id)
+    return {"phone": pops.caregiver_phone_reveal(caregiver=caregiver, actor=request.auth, purpose=data.purpose)}
 
 
 @router.post(

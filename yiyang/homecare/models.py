@@ -87,6 +87,11 @@ class ProviderOffering(TimeStampedModel):
         return f"{self.provider} · {self.item}"
 
 
+# The associated data of a caregiver phone's ciphertext and the domain of its blind index: a registry
+# phone's ciphertext copied into this column does not decrypt, and equal numbers hash differently.
+CAREGIVER_PHONE_FIELD = "homecare.caregiver.phone"
+
+
 def default_work_days() -> list[int]:
     return [0, 1, 2, 3, 4, 5]
 
@@ -99,7 +104,10 @@ class Caregiver(TimeStampedModel):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="caregiver_profile"
     )
     name = models.CharField(_("name"), max_length=64)
-    phone = models.CharField(_("phone"), max_length=32, blank=True)
+    # Personal data, like the registry's phones (people/crypto.py): encrypted, looked up by keyed hash,
+    # shown masked; a reveal in clear goes through provider_operations.caregiver_phone_reveal (logged).
+    phone_enc = models.TextField(_("phone (encrypted)"), blank=True, default="", editable=False)
+    phone_bidx = models.CharField(max_length=64, blank=True, default="", db_index=True, editable=False)
     is_volunteer = models.BooleanField(_("volunteer"), default=False)
     skills = models.ManyToManyField(ServiceCategory, blank=True, related_name="+", verbose_name=_("skills"))
     # Home base, WGS-84: where the first visit of a day starts from.
@@ -116,6 +124,25 @@ class Caregiver(TimeStampedModel):
 
     def __str__(self) -> str:
         return self.name
+
+    def set_phone(self, phone: str) -> None:
+        """Store an already normalised phone (people.idnumber.normalise_phone); empty removes it."""
+        from yiyang.people import crypto
+
+        self.phone_enc = crypto.encrypt(phone, field=CAREGIVER_PHONE_FIELD)
+        self.phone_bidx = crypto.blind_index(phone, field=CAREGIVER_PHONE_FIELD) if phone else ""
+
+    def reveal_phone(self) -> str:
+        # Clear text for code that must dial or re-encrypt; a person sees it only through caregiver_phone_reveal.
+        from yiyang.people import crypto
+
+        return crypto.decrypt(self.phone_enc, field=CAREGIVER_PHONE_FIELD)
+
+    @property
+    def phone_masked(self) -> str:
+        from yiyang.people import crypto
+
+        return crypto.mask_phone(self.reveal_phone()) if self.phone_enc else ""
 
 
 class Certificate(TimeStampedModel):

@@ -14,6 +14,7 @@ from datetime import date, time, timedelta
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.views.decorators.debug import sensitive_variables
 
 from yiyang.accounts.scope import scope_of
 from yiyang.audit.operations import audit_record
@@ -31,6 +32,8 @@ from yiyang.homecare.models import (
     ServiceCategory,
     ServiceItem,
 )
+from yiyang.people import crypto
+from yiyang.people.idnumber import normalise_phone
 from yiyang.regions.models import Level, Region
 
 # A price above this is a typing error (¥10,000 for one visit), not a price.
@@ -318,12 +321,21 @@ def _user_for_caregiver(user, provider: Provider, caregiver: Caregiver | None):
     return user
 
 
-def _caregiver_fields(*, name, phone, home_lat, home_lng, work_start, work_end, work_days) -> dict:
+def _caregiver_phone(value) -> str:
+    """The registry's phone check (people.idnumber), so a caregiver's number is stored in the same canonical
+    form as an elder's; empty means none. The field is named on refusal."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return ""
+    if not isinstance(value, str):
+        raise DomainError(_("Enter a phone number."), field="phone", code="phone_invalid")
+    return normalise_phone(_text(value, field="phone", max_length=32), field="phone")
+
+
+def _caregiver_fields(*, name, home_lat, home_lng, work_start, work_end, work_days) -> dict:
     lat, lng = _home_base(home_lat, home_lng)
     start, end = _hours(work_start, work_end)
     return {
         "name": _text(name, field="name", max_length=64, required=True, label=_("the name")),
-        "phone": _phone(phone),
         "home_lat": lat,
         "home_lng": lng,
         "work_start": start,
@@ -332,6 +344,7 @@ def _caregiver_fields(*, name, phone, home_lat, home_lng, work_start, work_end, 
     }
 
 
+@sensitive_variables("phone")
 def caregiver_create(
     *,
     provider: Provider,
@@ -349,22 +362,26 @@ def caregiver_create(
     user=None,
 ) -> Caregiver:
     fields = _caregiver_fields(
-        name=name, phone=phone, home_lat=home_lat, home_lng=home_lng, work_start=work_start, work_end=work_end, work_days=work_days
+        name=name, home_lat=home_lat, home_lng=home_lng, work_start=work_start, work_end=work_end, work_days=work_days
     )
+    phone = _caregiver_phone(phone)
     user = _user_for_caregiver(user, provider, None)
     with transaction.atomic():
-        caregiver = Caregiver.objects.create(provider=provider, is_volunteer=is_volunteer, is_active=is_active, user=user, **fields)
+        caregiver = Caregiver(provider=provider, is_volunteer=is_volunteer, is_active=is_active, user=user, **fields)
+        caregiver.set_phone(phone)
+        caregiver.save()
         caregiver.skills.set(skills)
         audit_record(
             actor=actor,
             action="caregiver.create",
             obj=caregiver,
             region=provider.region,
-            detail={"name": caregiver.name, "skills": sorted(s.code for s in skills)},
+            detail={"name": caregiver.name, "skills": sorted(s.code for s in skills), "phone": caregiver.phone_masked},
         )
     return caregiver
 
 
+@sensitive_variables("phone", "old_phone")
 def caregiver_update(
     *,
     caregiver: Caregiver,
@@ -376,16 +393,19 @@ def caregiver_update(
     work_end: time,
     work_days: list[int],
     skills: list[ServiceCategory],
-    phone: str = "",
+    phone: str | None = None,
     is_volunteer: bool = False,
     is_active: bool = True,
     user=None,
     keep_user: bool = True,
 ) -> Caregiver:
-    """Edit a caregiver. `keep_user` leaves the linked login alone; otherwise `user` replaces it (None unlinks)."""
+    """Edit a caregiver. `keep_user` leaves the linked login alone; otherwise `user` replaces it (None unlinks).
+
+    `phone` None keeps the stored number (pages never hold it in clear to post it back); "" removes it."""
     fields = _caregiver_fields(
-        name=name, phone=phone, home_lat=home_lat, home_lng=home_lng, work_start=work_start, work_end=work_end, work_days=work_days
+        name=name, home_lat=home_lat, home_lng=home_lng, work_start=work_start, work_end=work_end, work_days=work_days
     )
+    phone = None if phone is None else _caregiver_phone(phone)
     with transaction.atomic():
         caregiver = Caregiver.objects.select_for_update(of=("self",)).select_related("provider__region").get(pk=caregiver.pk)
         if not keep_user:
@@ -394,14 +414,73 @@ def caregiver_update(
         before = {k: _jsonable(getattr(caregiver, k)) for k in fields}
         for key, value in fields.items():
             setattr(caregiver, key, value)
-        caregiver.save(update_fields=[*fields, "updated_at"])
+        phone_changes = {}
+        if phone is not None:
+            old_phone = caregiver.reveal_phone()
+            if phone != old_phone:
+                # The audit trail says the number changed, masked both ways: never the number itself.
+                phone_changes["phone"] = {"from": crypto.mask_phone(old_phone), "to": crypto.mask_phone(phone)}
+                caregiver.set_phone(phone)
+        caregiver.save(update_fields=[*fields, *(["phone_enc", "phone_bidx"] if phone_changes else []), "updated_at"])
         old_skills = sorted(caregiver.skills.values_list("code", flat=True))
         caregiver.skills.set(skills)
-        changes = {k: _jsonable(v) for k, v in fields.items() if before[k] != _jsonable(v)}
+        changes = {k: _jsonable(v) for k, v in fields.items() if before[k] != _jsonable(v)} | phone_changes
         if old_skills != sorted(s.code for s in skills):
             changes["skills"] = sorted(s.code for s in skills)
         audit_record(actor=actor, action="caregiver.update", obj=caregiver, region=caregiver.provider.region, detail={"changes": changes})
     return caregiver
+
+
+@sensitive_variables()
+def caregiver_phone_reveal(*, caregiver: Caregiver, actor, purpose: str) -> str:
+    """A caregiver's phone in clear, for someone who manages their provider and says why (to call them).
+
+    Like the registry's unmasking: a capability, a purpose, and a row in the personal-data access
+    log (caregiver.phone_reveal) for every reveal. A caregiver outside the actor's providers is
+    not found (404), whoever asks."""
+    from yiyang.accounts.roles import can
+    from yiyang.homecare.provider_queries import caregiver_for
+
+    if not can(actor, "caregiver.phone_reveal"):
+        raise DomainError(_("Your role may not do this."), code="forbidden", status=403)
+    if caregiver_for(actor, caregiver.pk) is None:
+        raise DomainError(_("Not found."), code="not_found", status=404)
+    purpose = _text(purpose, field="purpose", max_length=255)
+    if len(purpose) < 4:
+        raise DomainError(_("State the purpose (at least 4 characters)."), field="purpose", code="required")
+    if not caregiver.phone_enc:
+        raise DomainError(_("No phone is recorded for this caregiver."), field="phone", code="no_phone")
+    with transaction.atomic():
+        audit_record(
+            actor=actor,
+            action="caregiver.phone_reveal",
+            obj=caregiver,
+            region=caregiver.provider.region,
+            purpose=purpose,
+            detail={"field": "phone", "provider": caregiver.provider_id},
+        )
+    return caregiver.reveal_phone()
+
+
+def caregiver_phones_rotate(*, batch_size: int = 500) -> int:
+    """Re-encrypt caregiver phones under the current key version and cipher (the rotate_keys command).
+
+    Batches of locked rows, resumable: rows already current are skipped by their token prefix. The
+    blind index has its own key and does not change."""
+    from yiyang.homecare.models import CAREGIVER_PHONE_FIELD
+
+    prefix = f"v{crypto.current_version()}:{crypto.current_cipher()}:"
+    stale = Caregiver.objects.exclude(phone_enc="").exclude(phone_enc__startswith=prefix)
+    count = 0
+    while True:
+        with transaction.atomic():
+            rows = list(stale.select_for_update().order_by("pk")[:batch_size])
+            for caregiver in rows:
+                caregiver.phone_enc = crypto.reencrypt(caregiver.phone_enc, field=CAREGIVER_PHONE_FIELD)
+            Caregiver.objects.bulk_update(rows, ["phone_enc"])
+        count += len(rows)
+        if len(rows) < batch_size:
+            return count
 
 
 def _jsonable(value):

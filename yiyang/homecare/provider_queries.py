@@ -35,6 +35,31 @@ def caregivers_of(provider) -> QuerySet:
     )
 
 
+def caregivers_matching(caregivers: QuerySet, text: str) -> QuerySet:
+    """Narrow caregivers by a name part, or by an exact phone matched through its blind index.
+
+    The phone is never decrypted to search. A phone that does not parse finds nobody rather than
+    raising: a search is not a form."""
+    from yiyang.core.errors import DomainError
+    from yiyang.core.text import has_control_characters
+    from yiyang.homecare.models import CAREGIVER_PHONE_FIELD
+    from yiyang.people import crypto
+    from yiyang.people.idnumber import looks_like_phone, normalise_phone
+
+    text = (text or "").strip()
+    if not text:
+        return caregivers
+    if has_control_characters(text):
+        return caregivers.none()
+    if looks_like_phone(text):
+        try:
+            phone = normalise_phone(text)
+        except DomainError:
+            return caregivers.none()
+        return caregivers.filter(phone_bidx=crypto.blind_index(phone, field=CAREGIVER_PHONE_FIELD))
+    return caregivers.filter(name__icontains=text)
+
+
 def offerings_of(provider) -> QuerySet:
     return provider.offerings.select_related("item__category").prefetch_related("regions").order_by("item__category__sort", "item__code")
 

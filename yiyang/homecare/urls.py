@@ -26,6 +26,7 @@ urlpatterns += [
     path("providers/<int:provider_id>/caregivers/new/", views_providers.caregiver_new, name="caregiver_new"),
     path("caregivers/", views_providers.caregiver_list, name="caregivers"),
     path("caregivers/<int:caregiver_id>/", views_providers.caregiver_detail, name="caregiver_detail"),
+    path("caregivers/<int:caregiver_id>/phone/", views_providers.caregiver_phone_reveal, name="caregiver_phone_reveal"),
     path("caregivers/<int:caregiver_id>/certificates/", views_providers.certificate_add, name="certificate_add"),
     path("certificates/<int:certificate_id>/", views_providers.certificate_edit, name="certificate_edit"),
     path("certificates/<int:certificate_id>/delete/", views_providers.certificate_delete, name="certificate_delete"),

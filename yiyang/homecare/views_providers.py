@@ -15,6 +15,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
 from yiyang.accounts.roles import can
@@ -35,6 +36,7 @@ from yiyang.homecare.forms_providers import (
 from yiyang.homecare.models import Caregiver, Certificate, Qualification, ServiceCategory, ServiceItem
 from yiyang.homecare.provider_queries import (
     caregiver_for,
+    caregivers_matching,
     caregivers_of,
     counties_in_area,
     offerings_of,
@@ -303,9 +305,10 @@ def caregiver_list(request: HttpRequest) -> HttpResponse:
     elif len(providers) == 1:
         provider = providers[0]
     today = timezone.localdate()
+    q = request.GET.get("q", "").strip()[:64]
     rows = []
     if provider is not None:
-        queryset = caregivers_of(provider)
+        queryset = caregivers_matching(caregivers_of(provider), q)
         state = request.GET.get("state", "")
         if state == "expired":
             queryset = queryset.filter(certificates__expires_on__lt=today).distinct()
@@ -320,7 +323,15 @@ def caregiver_list(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "homecare/caregiver_list.html",
-        {"providers": providers, "provider": provider, "rows": rows, "page": page, "state": request.GET.get("state", ""), "today": today},
+        {
+            "providers": providers,
+            "provider": provider,
+            "rows": rows,
+            "page": page,
+            "state": request.GET.get("state", ""),
+            "today": today,
+            "q": q,
+        },
     )
 
 
@@ -339,9 +350,11 @@ def _caregiver_form(caregiver: Caregiver | None) -> dict:
             "is_volunteer": False,
             "username": "",
         }
+    # The clear phone is never put back into the page: empty keeps it, the checkbox removes it.
     return {
         "name": caregiver.name,
-        "phone": caregiver.phone,
+        "phone": "",
+        "phone_masked": caregiver.phone_masked,
         "home_lat": f"{caregiver.home_lat:.6f}",
         "home_lng": f"{caregiver.home_lng:.6f}",
         "work_start": caregiver.work_start.strftime("%H:%M"),
@@ -361,7 +374,8 @@ def _caregiver_post(request: HttpRequest, form: dict) -> dict:
     post = request.POST
     form.update(
         name=post.get("name", ""),
-        phone=post.get("phone", ""),
+        phone=post.get("phone", "").strip(),
+        clear_phone=checked(post.get("clear_phone")),
         home_lat=post.get("home_lat", ""),
         home_lng=post.get("home_lng", ""),
         work_start=post.get("work_start", ""),
@@ -380,9 +394,16 @@ def _caregiver_post(request: HttpRequest, form: dict) -> dict:
         user = User.objects.filter(username=form["username"]).first()
         if user is None:
             raise DomainError(_("No account with this user name."), field="username", code="unknown_user")
+    editing = "phone_masked" in form
+    if editing and form["clear_phone"]:
+        phone = ""
+    elif editing and not form["phone"]:
+        phone = None  # keep the stored number
+    else:
+        phone = form["phone"]
     return {
         "name": form["name"],
-        "phone": form["phone"],
+        "phone": phone,
         "home_lat": parse_float(form["home_lat"], field="home_lat"),
         "home_lng": parse_float(form["home_lng"], field="home_lng"),
         "work_start": parse_time(form["work_start"], field="work_start"),
@@ -407,9 +428,11 @@ def _caregiver_context(request, provider, caregiver, form, errors, cert_form=Non
         "kinds": [(v, label) for v, label in Qualification.choices if v != Qualification.NONE],
         "cert_form": cert_form or {"kind": "care_worker", "level": "", "number": "", "expires_on": ""},
         "cert_errors": cert_errors or {},
+        "can_reveal_phone": caregiver is not None and bool(caregiver.phone_enc) and can(request.user, "caregiver.phone_reveal"),
     }
 
 
+@sensitive_post_parameters("phone")
 @login_required
 def caregiver_new(request: HttpRequest, provider_id: int) -> HttpResponse:
     need(request, "caregiver.manage")
@@ -429,6 +452,7 @@ def caregiver_new(request: HttpRequest, provider_id: int) -> HttpResponse:
     return render(request, "homecare/caregiver_form.html", _caregiver_context(request, provider, None, form, errors), status=status)
 
 
+@sensitive_post_parameters("phone")
 @login_required
 def caregiver_detail(request: HttpRequest, caregiver_id: int) -> HttpResponse:
     """Edit a caregiver; their certificates with add, edit and remove."""
@@ -452,6 +476,25 @@ def caregiver_detail(request: HttpRequest, caregiver_id: int) -> HttpResponse:
     return render(
         request, "homecare/caregiver_form.html", _caregiver_context(request, caregiver.provider, caregiver, form, errors), status=status
     )
+
+
+@login_required
+@require_POST
+def caregiver_phone_reveal(request: HttpRequest, caregiver_id: int) -> HttpResponse:
+    """Show a caregiver's phone in clear to call them: a permitted role, in scope, with a purpose (access log)."""
+    need(request, "caregiver.phone_reveal")
+    caregiver = _caregiver_or_404(request, caregiver_id)
+    context = _caregiver_context(request, caregiver.provider, caregiver, _caregiver_form(caregiver), {})
+    try:
+        context["revealed_phone"] = pops.caregiver_phone_reveal(
+            caregiver=caregiver, actor=request.user, purpose=request.POST.get("purpose", "")
+        )
+    except DomainError as exc:
+        context["reveal_error"] = exc.message
+        return render(request, "homecare/caregiver_form.html", context, status=400)
+    response = render(request, "homecare/caregiver_form.html", context)
+    response["Cache-Control"] = "no-store"
+    return response
 
 
 def _warn_assigned(request: HttpRequest, caregiver: Caregiver) -> None:

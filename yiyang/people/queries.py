@@ -178,7 +178,7 @@ def access_log_visible_to(user):
     return rows.filter(under_paths_q("region", list(scope.region_paths)))
 
 
-ACCESS_LOG_ACTIONS = ("elder.unmask", "elder.contact_dial", "elder.export", "elder.import")
+ACCESS_LOG_ACTIONS = ("elder.unmask", "elder.contact_dial", "elder.export", "elder.import", "caregiver.phone_reveal")
 
 
 def import_jobs_visible_to(user):
