@@ -139,6 +139,7 @@ def test_provider_form_errors_are_named_and_change_nothing(client, personas, pro
     before = _codes(provider)
     r = client.post(f"/homecare/providers/{provider.pk}/", {"name": "", "is_active": "on", "regions": [LIANDU_TOWNSHIP]})
     assert r.status_code == 400 and 'id="id_name" name="name"' in r.content.decode() and 'aria-describedby="name-err"' in r.content.decode()
+    assert "请输入服务组织名称。" in r.content.decode()  # one whole translated sentence, not a pasted-in fragment
     r = client.post(f"/homecare/providers/{provider.pk}/", {"name": "x", "is_active": "on", "regions": [QINGTIAN_TOWNSHIP]})
     assert r.status_code == 400 and "service_regions-err" in r.content.decode()
     provider.refresh_from_db()
