@@ -2,6 +2,7 @@
 
 import re
 from datetime import timedelta
+from itertools import pairwise
 
 import pytest
 from django.apps import apps
@@ -86,7 +87,7 @@ def test_officer_approves_or_rejects_from_the_queue(client, api_client, personas
     assert page.status_code == 200 and f"#{a.pk}" in page.content.decode() and f"#{b.pk}" in page.content.decode()
     # Headings go down one level at a time (axe's heading-order): h1, the sections' h2, the visits' h3.
     levels = [int(n) for n in re.findall(r"<h([1-6])[\s>]", page.content.decode().split("<main", 1)[1])]
-    assert levels[0] == 1 and all(b <= a + 1 for a, b in zip(levels, levels[1:])) and 3 in levels, levels
+    assert levels[0] == 1 and all(b <= a + 1 for a, b in pairwise(levels)) and 3 in levels, levels
     r = client.post(
         f"/api/v1/orders/{a.pk}/audit", {"decision": "approve", "comment": "电话回访确认"}, content_type="application/json", **officer
     )
