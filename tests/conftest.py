@@ -88,7 +88,7 @@ def personas(db, provider):
         "caregiver": persona(Role.CAREGIVER, provider=provider, username="p-caregiver"),
         "assessor": persona(Role.ASSESSOR, regions=("331102",), username="p-assessor"),
         "inspector": persona(Role.INSPECTOR, regions=("331100",), username="p-inspector"),
-        "reporter": persona(Role.REPORTER, regions=("331100",), username="p-reporter"),
+        "reporter": persona(Role.REPORTER, regions=("331100",), username="p-reporter", unit="市卫生健康委"),
         "volunteer": persona(Role.VOLUNTEER, username="p-volunteer"),
         "family": persona(Role.FAMILY, username="p-family"),
         "elder": persona(Role.ELDER, username="p-elder"),
