@@ -15,7 +15,11 @@ HEALTH = "市卫生健康委"
 
 
 def _nothing_written() -> bool:
-    return not IndicatorValue.objects.exists() and not ValueEvent.objects.exists() and not AuditEvent.objects.filter(action="plan.value_submit").exists()
+    return (
+        not IndicatorValue.objects.exists()
+        and not ValueEvent.objects.exists()
+        and not AuditEvent.objects.filter(action="plan.value_submit").exists()
+    )
 
 
 def test_joint_responsibility_names_each_unit(plan_indicator):

@@ -1,5 +1,6 @@
 from django.db.models import Q, QuerySet
 
+from yiyang.core.text import has_control_characters
 from yiyang.regions.models import Level, Region
 
 
@@ -8,6 +9,8 @@ def region_subtree(region: Region) -> QuerySet[Region]:
 
 
 def region_by_code(code: str) -> Region | None:
+    if has_control_characters(code):
+        return None  # no code has them, and PostgreSQL refuses NUL in a query
     return Region.objects.filter(code=code).first()
 
 
