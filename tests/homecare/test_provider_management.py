@@ -3,7 +3,7 @@
 import pytest
 
 from tests.factories import region
-from tests.homecare.helpers import place
+from tests.homecare.helpers import heading_levels, place
 from yiyang.audit.models import AuditEvent
 from yiyang.core.errors import DomainError
 from yiyang.homecare import provider_operations as pops
@@ -304,6 +304,7 @@ def test_officer_registers_a_provider_in_their_county(client, personas):
     assert "/homecare/providers/new/" in page.content.decode()
     form = client.get("/homecare/providers/new/").content.decode()
     assert 'value="331102" selected' in form and QINGTIAN_TOWNSHIP not in form
+    assert 3 in heading_levels(form)  # the county groups' h3 sit under an h2
     r = client.post(
         "/homecare/providers/new/",
         {"name": "紫金颐养站", "licence_no": "331102-YL-0100", "region": "331102", "regions": [LIANDU_TOWNSHIP]},
