@@ -88,7 +88,7 @@ def personas(db, provider):
         "caregiver": persona(Role.CAREGIVER, provider=provider, username="p-caregiver"),
         "assessor": persona(Role.ASSESSOR, regions=("331102",), username="p-assessor"),
         "inspector": persona(Role.INSPECTOR, regions=("331100",), username="p-inspector"),
-        "reporter": persona(Role.REPORTER, regions=("331100",), username="p-reporter"),
+        "reporter": persona(Role.REPORTER, regions=("331100",), username="p-reporter", unit="市卫生健康委"),
         "volunteer": persona(Role.VOLUNTEER, username="p-volunteer"),
         "family": persona(Role.FAMILY, username="p-family"),
         "elder": persona(Role.ELDER, username="p-elder"),
@@ -115,3 +115,28 @@ def api_client(client):
         return {"HTTP_AUTHORIZATION": f"Bearer {response.json()['token']}"}
 
     return login
+
+
+@pytest.fixture
+def wsgi_app(db):
+    """Django's WSGI application, for tools that call it directly (schemathesis) inside a test's transaction.
+
+    As Django's test client does, its requests do not close the database connection at their start and
+    end: that connection holds the test's transaction. (SQLite's in-memory test database ignores the
+    close, so only PostgreSQL showed it: "the connection is closed" on every request.)
+    """
+    from django.core import signals
+    from django.core.wsgi import get_wsgi_application
+    from django.db import close_old_connections
+
+    django_app = get_wsgi_application()
+
+    def app(environ, start_response):
+        # Taken off at each request: the test client puts them back after each of its own.
+        signals.request_started.disconnect(close_old_connections)
+        signals.request_finished.disconnect(close_old_connections)
+        return django_app(environ, start_response)
+
+    yield app
+    signals.request_started.connect(close_old_connections)
+    signals.request_finished.connect(close_old_connections)

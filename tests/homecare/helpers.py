@@ -1,4 +1,6 @@
+import re
 from datetime import timedelta
+from itertools import pairwise
 
 from django.utils import timezone
 
@@ -26,3 +28,10 @@ def serve(
     for task in order.item.tasks:
         ops.order_task_record(order=order, actor=user, task_code=task["code"], outcome="done", device_time=start + timedelta(minutes=1))
     return ops.order_check_out(order=order, actor=user, lat=at[0], lng=at[1], device_time=end, elder_confirmed=confirmed)
+
+
+def heading_levels(html: str) -> list[int]:
+    """The levels of the headings in a page's <main>, in order; axe's heading-order wants no step down of more than one."""
+    levels = [int(n) for n in re.findall(r"<h([1-6])[\s>]", html.split("<main", 1)[1])]
+    assert levels and levels[0] == 1 and all(b <= a + 1 for a, b in pairwise(levels)), levels
+    return levels

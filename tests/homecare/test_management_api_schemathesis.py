@@ -1,12 +1,10 @@
 """Schemathesis against the management endpoints of home care (providers, offerings, caregivers, certificates,
 catalogue, recurrences, receivables): whatever the input, never a 5xx. Same harness as tests/people's."""
 
-import os
 from collections import Counter
 
 import pytest
 import schemathesis
-from django.core.wsgi import get_wsgi_application
 from hypothesis import HealthCheck, given, settings
 
 EXAMPLES = 5
@@ -14,13 +12,9 @@ PATHS = r"^/api/v1/homecare/(providers$|providers/\{provider_id\}(/auto-dispatch
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(
-    os.environ.get("DATABASE_URL", "").startswith("postgres"),
-    reason="runs in the SQLite pass, as tests/people/test_api_schemathesis.py does (the WSGI app loses the test's PostgreSQL connection)",
-)
-def test_management_endpoints_never_answer_5xx(db, personas, api_client, provider, offerings, caregiver):
+def test_management_endpoints_never_answer_5xx(wsgi_app, personas, api_client, provider, offerings, caregiver):
     token = api_client(personas["county_officer"])["HTTP_AUTHORIZATION"]
-    schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", get_wsgi_application()).include(path_regex=PATHS)
+    schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", wsgi_app).include(path_regex=PATHS)
     failures: list[str] = []
     statuses: Counter = Counter()
     tested = 0

@@ -3,7 +3,7 @@
 import pytest
 
 from tests.factories import region
-from tests.homecare.helpers import place
+from tests.homecare.helpers import heading_levels, place
 from yiyang.audit.models import AuditEvent
 from yiyang.core.errors import DomainError
 from yiyang.homecare import provider_operations as pops
@@ -139,6 +139,7 @@ def test_provider_form_errors_are_named_and_change_nothing(client, personas, pro
     before = _codes(provider)
     r = client.post(f"/homecare/providers/{provider.pk}/", {"name": "", "is_active": "on", "regions": [LIANDU_TOWNSHIP]})
     assert r.status_code == 400 and 'id="id_name" name="name"' in r.content.decode() and 'aria-describedby="name-err"' in r.content.decode()
+    assert "请输入服务组织名称。" in r.content.decode()  # one whole translated sentence, not a pasted-in fragment
     r = client.post(f"/homecare/providers/{provider.pk}/", {"name": "x", "is_active": "on", "regions": [QINGTIAN_TOWNSHIP]})
     assert r.status_code == 400 and "service_regions-err" in r.content.decode()
     provider.refresh_from_db()
@@ -303,6 +304,7 @@ def test_officer_registers_a_provider_in_their_county(client, personas):
     assert "/homecare/providers/new/" in page.content.decode()
     form = client.get("/homecare/providers/new/").content.decode()
     assert 'value="331102" selected' in form and QINGTIAN_TOWNSHIP not in form
+    assert 3 in heading_levels(form)  # the county groups' h3 sit under an h2
     r = client.post(
         "/homecare/providers/new/",
         {"name": "紫金颐养站", "licence_no": "331102-YL-0100", "region": "331102", "regions": [LIANDU_TOWNSHIP]},

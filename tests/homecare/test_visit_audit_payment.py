@@ -7,7 +7,7 @@ from django.apps import apps
 from django.utils import timezone
 
 from tests.homecare.conftest import HOME, make_caregiver, offset
-from tests.homecare.helpers import place, serve
+from tests.homecare.helpers import heading_levels, place, serve
 from yiyang.core.errors import DomainError
 from yiyang.homecare import operations as ops
 from yiyang.homecare.models import OrderStatus
@@ -83,6 +83,7 @@ def test_officer_approves_or_rejects_from_the_queue(client, api_client, personas
     client.force_login(personas["county_officer"])
     page = client.get("/homecare/audit/")
     assert page.status_code == 200 and f"#{a.pk}" in page.content.decode() and f"#{b.pk}" in page.content.decode()
+    assert 3 in heading_levels(page.content.decode())  # h1, the sections' h2, the visits' h3
     r = client.post(
         f"/api/v1/orders/{a.pk}/audit", {"decision": "approve", "comment": "电话回访确认"}, content_type="application/json", **officer
     )

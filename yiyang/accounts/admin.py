@@ -12,7 +12,7 @@ class UserAdmin(DjangoUserAdmin):
     filter_horizontal = ["regions", "groups", "user_permissions"]
     fieldsets = [
         *DjangoUserAdmin.fieldsets,
-        ("Yiyang", {"fields": ["role", "display_name", "regions", "provider"]}),
+        ("Yiyang", {"fields": ["role", "display_name", "regions", "provider", "unit"]}),
     ]
 
 

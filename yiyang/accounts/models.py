@@ -14,6 +14,11 @@ from yiyang.core.models import TimeStampedModel
 class User(AbstractUser):
     role = models.CharField(_("role"), max_length=20, choices=Role.choices, default=Role.ELDER)
     display_name = models.CharField(_("display name"), max_length=64, blank=True)
+    # Scope part 3, for a reporting unit's user: the unit it enters plan values for, spelt as the plan's
+    # indicators name their responsible unit (e.g. 市卫生健康委).
+    unit = models.CharField(
+        _("unit"), max_length=64, blank=True, help_text=_("For a reporting unit: the responsible unit as the plan names it.")
+    )
     # Scope part 1: the regions (subtrees) this user may see.
     regions = models.ManyToManyField("regions.Region", blank=True, related_name="users", verbose_name=_("regions"))
     # Scope part 2: the provider a dispatcher or caregiver works for.

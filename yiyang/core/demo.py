@@ -28,6 +28,7 @@ class DemoAccount:
     display_name: str
     regions: tuple[str, ...] = ()
     superuser: bool = False
+    unit: str = ""
 
 
 def demo_accounts() -> list[DemoAccount]:
@@ -44,7 +45,7 @@ def demo_accounts() -> list[DemoAccount]:
         DemoAccount("worker", Role.WORKER, "社区工作者 吴芳", (WORKER_TOWNSHIP,)),
         DemoAccount("assessor", Role.ASSESSOR, "评估员 郑强", (LIANDU,)),
         DemoAccount("inspector", Role.INSPECTOR, "检查员 孙伟", (CITY,)),
-        DemoAccount("reporter", Role.REPORTER, "市卫生健康委 填报员", (CITY,)),
+        DemoAccount("reporter", Role.REPORTER, "市卫生健康委 填报员", (CITY,), unit="市卫生健康委"),
         DemoAccount("volunteer", Role.VOLUNTEER, "志愿者 刘洋"),
         DemoAccount("family", Role.FAMILY, "家属 张晓梅"),
         DemoAccount("elder", Role.ELDER, "张桂英"),
@@ -140,7 +141,7 @@ def demo_setup(*, password: str, reset_passwords: bool) -> list[DemoAccount]:
     for spec in accounts:
         user = User.objects.filter(username=spec.username).first()
         if user is None:
-            user = User(username=spec.username, role=spec.role, display_name=spec.display_name, is_demo=True)
+            user = User(username=spec.username, role=spec.role, display_name=spec.display_name, unit=spec.unit, is_demo=True)
             user.is_superuser = user.is_staff = spec.superuser
             if spec.role in (Role.DISPATCHER, Role.CAREGIVER):
                 user.provider = provider
@@ -150,6 +151,10 @@ def demo_setup(*, password: str, reset_passwords: bool) -> list[DemoAccount]:
         elif reset_passwords and user.is_demo and not user.check_password(password):
             user.set_password(password)
             user.save(update_fields=["password"])
+        if user.is_demo and spec.unit and not user.unit:
+            # A demo database made before users had a unit: its reporter would be offered nothing to enter.
+            user.unit = spec.unit
+            user.save(update_fields=["unit"])
     elder_user = User.objects.get(username="elder")
     family_user = User.objects.get(username="family")
     ElderLink.objects.get_or_create(user=elder_user, elder=elders[0], defaults={"relation": ElderLink.Relation.SELF})

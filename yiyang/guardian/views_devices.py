@@ -11,7 +11,7 @@ from django.shortcuts import redirect, render
 from django.utils.cache import add_never_cache_headers
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
+from django.utils.translation import ngettext, pgettext
 from django.views.decorators.http import require_POST
 
 from yiyang.accounts.roles import can
@@ -37,7 +37,7 @@ STATUSES = {
 def _status_choices():
     return [
         ("", _("Any")),
-        ("online", _("Reporting")),
+        ("online", pgettext("device status", "Reporting")),
         ("offline", _("Offline")),
         ("low_battery", _("Low battery")),
         ("never", _("Never reported")),

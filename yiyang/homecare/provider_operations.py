@@ -46,10 +46,11 @@ CHINA_LNG = (73.0, 136.0)
 EXPIRING_DAYS = 30
 
 
-def _text(value, *, field: str, max_length: int, required: bool = False, label: str = "") -> str:
+def _text(value, *, field: str, max_length: int, missing: str = "") -> str:
+    """Single-line text; `missing`, a whole sentence, makes the field required and is the error when it is empty."""
     value = free_text(value, field=field, max_length=max_length, single_line=True)
-    if required and not value:
-        raise DomainError(_("Enter %(label)s.") % {"label": label or field}, field=field, code="required")
+    if missing and not value:
+        raise DomainError(missing, field=field, code="required")
     return value
 
 
@@ -108,7 +109,7 @@ def provider_update(
     Townships outside the actor's area are kept as they are; naming one is refused. A township that
     an offering is limited to cannot be dropped while the offering names it.
     """
-    name = _text(name, field="name", max_length=128, required=True, label=_("the name"))
+    name = _text(name, field="name", max_length=128, missing=_("Enter the provider's name."))
     licence_no = _text(licence_no, field="licence_no", max_length=64)
     phone = _phone(phone)
     area = township_area_of(actor, provider)
@@ -175,7 +176,7 @@ def provider_create(
     phone: str = "",
 ) -> Provider:
     """An officer registers a provider in a county of their area, with the townships it serves (in their area too)."""
-    name = _text(name, field="name", max_length=128, required=True, label=_("the name"))
+    name = _text(name, field="name", max_length=128, missing=_("Enter the provider's name."))
     licence_no = _text(licence_no, field="licence_no", max_length=64)
     phone = _phone(phone)
     scope = scope_of(actor)
@@ -335,7 +336,12 @@ def _caregiver_fields(*, name, home_lat, home_lng, work_start, work_end, work_da
     lat, lng = _home_base(home_lat, home_lng)
     start, end = _hours(work_start, work_end)
     return {
+<<<<<<< HEAD
         "name": _text(name, field="name", max_length=64, required=True, label=_("the name")),
+=======
+        "name": _text(name, field="name", max_length=64, missing=_("Enter the caregiver's name.")),
+        "phone": _phone(phone),
+>>>>>>> polish
         "home_lat": lat,
         "home_lng": lng,
         "work_start": start,
@@ -605,8 +611,8 @@ def _item_fields(*, name, unit, guide_price_fen, standard_minutes, qualification
     if qualification not in Qualification.values:
         raise DomainError(_("Choose a qualification from the list."), field="qualification", code="qualification")
     return {
-        "name": _text(name, field="name", max_length=64, required=True, label=_("the name")),
-        "unit": _text(unit, field="unit", max_length=16, required=True, label=_("the unit")),
+        "name": _text(name, field="name", max_length=64, missing=_("Enter the name of the service.")),
+        "unit": _text(unit, field="unit", max_length=16, missing=_("Enter the unit the service is counted in (e.g. visit, hour).")),
         "guide_price_fen": _price(guide_price_fen, field="guide_price_fen"),
         "standard_minutes": standard_minutes,
         "qualification": qualification,

@@ -260,8 +260,7 @@ def elders_create(request: HttpRequest, payload: ElderIn):
 @paginate(Pages, page_size=50)
 def transfers_list(request: HttpRequest, status: str | None = None):
     require(request, "elder.transfer")
-    rows = transfers_visible_to(request.auth)
-    return rows.filter(status=status) if status else rows
+    return transfers_visible_to(request.auth, status=status or "")
 
 
 @router.post("/transfers/{transfer_id}/decide", response={200: TransferOut, **ERRORS}, summary="Accept, reject or cancel a transfer")

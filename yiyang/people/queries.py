@@ -132,7 +132,8 @@ def elders_filtered(
     from yiyang.people.models import OLDEST_OLD, OLDEST_OLD_AGE
     from yiyang.regions.queries import region_by_code
 
-    q, region = _printable(q), _printable(region)
+    q, region, category = _printable(q), _printable(region), _printable(category)
+    status, living_arrangement = _printable(status), _printable(living_arrangement)
     elders = elder_search(user, q) if q else elders_visible_to(user)
     if region:
         where = region_by_code(region)
@@ -153,12 +154,18 @@ def elders_filtered(
     return elders
 
 
-def transfers_visible_to(user) -> QuerySet[ElderTransfer]:
-    """Transfers whose sending or receiving side lies in the user's regions (the receiver sees a pending file it cannot open yet)."""
+def transfers_visible_to(user, *, status: str = "") -> QuerySet[ElderTransfer]:
+    """Transfers whose sending or receiving side lies in the user's regions (the receiver sees a pending file it cannot open yet).
+
+    `status`, when given, keeps the transfers in that state.
+    """
     if not can(user, "elder.transfer"):
         return ElderTransfer.objects.none()
     scope = scope_of(user)
     rows = ElderTransfer.objects.select_related("elder", "from_region", "to_region", "initiated_by", "decided_by")
+    status = _printable(status)
+    if status:
+        rows = rows.filter(status=status)
     if scope.everything:
         return rows
     paths = list(scope.region_paths)

@@ -168,9 +168,14 @@ def value_submit(request: HttpRequest, payload: ValueIn):
     where = queries.regions_visible_to(request.auth).filter(code=payload.region).first()
     if where is None:
         raise Http404
-    row = operations.value_submit(
-        indicator=indicator, region=where, period=payload.period, value=payload.value, note=payload.note, actor=request.auth
-    )
+    try:
+        row = operations.value_submit(
+            indicator=indicator, region=where, period=payload.period, value=payload.value, note=payload.note, actor=request.auth
+        )
+    except DomainError as exc:
+        if exc.field == "indicator":
+            exc.field = "indicator_no"  # the API names the indicator by its number
+        raise
     return Status(201, row)
 
 

@@ -1,5 +1,6 @@
 """Writes of the plan: reported values and their approval, snapshots, period closing, task and project progress."""
 
+import re
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 
@@ -31,6 +32,8 @@ from yiyang.regions.models import Level, Region
 
 MAX_EVIDENCE_BYTES = 20 * 1024 * 1024
 EVIDENCE_TYPES = {".pdf", ".jpg", ".jpeg", ".png", ".docx", ".xlsx", ".doc", ".xls", ".zip"}
+# The plan names joint responsibility as "市民政局、市卫生健康委".
+UNIT_SEPARATORS = re.compile(r"[、，,；;/]")
 
 
 def _out_of_scope() -> DomainError:
@@ -61,6 +64,20 @@ def _check_value(indicator: Indicator, amount: Decimal) -> None:
         raise DomainError(_("Use at most 4 decimal places and 10 digits."), field="value", code="value_invalid")
 
 
+def responsible_units(indicator: Indicator) -> set[str]:
+    """The units the plan makes responsible for an indicator (one or more)."""
+    return {unit.strip() for unit in UNIT_SEPARATORS.split(indicator.responsible_unit) if unit.strip()}
+
+
+def may_enter(user, indicator: Indicator) -> bool:
+    """Officers enter any reported indicator of their regions; a reporting unit only those it is responsible for."""
+    if not can(user, "plan.enter"):
+        return False
+    if user.role == Role.REPORTER:
+        return bool(user.unit.strip()) and user.unit.strip() in responsible_units(indicator)
+    return True
+
+
 def period_is_closed(period: str) -> bool:
     """A year is closed when it or any of its months is; a month when it or its year is."""
     p = Period.parse(period)
@@ -75,6 +92,10 @@ def value_submit(
     """A responsible unit enters (or corrects) a reported value; it waits for approval by the level above."""
     if not can(actor, "plan.enter"):
         raise DomainError(_("You may not enter indicator values."), code="forbidden", status=403)
+    if not may_enter(actor, indicator):
+        raise DomainError(
+            _("Your unit is not responsible for this indicator; its responsible unit enters it."), field="indicator", code="not_responsible"
+        )
     if not region_in_scope(actor, region):
         raise _out_of_scope()
     if indicator.source == Source.COMPUTED:
@@ -102,7 +123,7 @@ def value_submit(
     row.status = ValueStatus.SUBMITTED
     row.value = amount
     row.note = note.strip()[:255]
-    row.reporting_unit = (reporting_unit or actor.display_name or indicator.responsible_unit).strip()[:64]
+    row.reporting_unit = (reporting_unit or actor.unit or actor.display_name or indicator.responsible_unit).strip()[:64]
     row.entered_by = actor
     row.entered_at = now
     row.approved_by = None

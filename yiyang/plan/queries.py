@@ -52,6 +52,16 @@ def region_for(user, code: str | None) -> Region | None:
     return visible.order_by("path").first() if not scope_of(user).everything else visible.filter(level=Level.CITY).first()
 
 
+def indicators_to_enter(user, plan: Plan | None) -> list[Indicator]:
+    """The plan's reported indicators the user may enter values of (a reporting unit: only its own)."""
+    from yiyang.plan.operations import may_enter
+
+    if plan is None:
+        return []
+    indicators = Indicator.objects.filter(plan=plan).select_related("plan")
+    return [i for i in indicators if i.source == Source.REPORTED and may_enter(user, i)]
+
+
 def indicator_for(user, plan_code: str, no: int) -> Indicator | None:
     if not can(user, "plan.view"):
         return None

@@ -154,8 +154,7 @@ def indicator_rows_behind(request: HttpRequest, plan_code: str, no: int) -> Http
 
 
 def _entry_context(request, *, form: dict, errors: dict) -> dict:
-    plan = queries.current_plan()
-    indicators = [i for i in Indicator.objects.filter(plan=plan).select_related("plan") if i.source == Source.REPORTED]
+    indicators = queries.indicators_to_enter(request.user, queries.current_plan())
     regions = queries.regions_visible_to(request.user).order_by("path")
     return {"indicators": indicators, "regions": regions, "form": form, "errors": errors}
 

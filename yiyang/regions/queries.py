@@ -2,6 +2,7 @@ from django.db.models import F, Q, QuerySet, Value
 from django.db.models.functions import Length, Substr
 from django.db.models.lookups import Exact
 
+from yiyang.core.text import has_control_characters
 from yiyang.regions.models import Level, Region
 
 
@@ -10,6 +11,8 @@ def region_subtree(region: Region) -> QuerySet[Region]:
 
 
 def region_by_code(code: str) -> Region | None:
+    if has_control_characters(code):
+        return None  # no code has them, and PostgreSQL refuses NUL in a query
     return Region.objects.filter(code=code).first()
 
 
