@@ -336,12 +336,7 @@ def _caregiver_fields(*, name, home_lat, home_lng, work_start, work_end, work_da
     lat, lng = _home_base(home_lat, home_lng)
     start, end = _hours(work_start, work_end)
     return {
-<<<<<<< HEAD
-        "name": _text(name, field="name", max_length=64, required=True, label=_("the name")),
-=======
         "name": _text(name, field="name", max_length=64, missing=_("Enter the caregiver's name.")),
-        "phone": _phone(phone),
->>>>>>> polish
         "home_lat": lat,
         "home_lng": lng,
         "work_start": start,
