@@ -1,4 +1,5 @@
-"""SQLite, with write transactions that queue for their turn instead of polling for it.
+"""SQLite, with write transactions that queue for their turn instead of polling for it (and a cursor
+that remembers its rewritten statements).
 
 SQLite lets one writer in at a time. A connection that finds the write lock taken is told "busy"
 and its busy handler sleeps 1, 2, 5, 10, 15, 20, 25 … ms between tries, so under a steady stream
@@ -14,6 +15,7 @@ database timeout goes on to BEGIN and lets SQLite answer, as before.
 from __future__ import annotations
 
 import fcntl
+import functools
 import os
 import threading
 import time
@@ -31,10 +33,31 @@ def _process_lock(path: str):
         return _PROCESS_LOCKS.setdefault(path, threading.Lock())
 
 
+@functools.lru_cache(maxsize=1024)
+def _qmark_style(query: str) -> str:
+    return base.FORMAT_QMARK_REGEX.sub("?", query).replace("%%", "%")
+
+
+class CursorWrapper(base.SQLiteCursorWrapper):
+    """Django's cursor, remembering how it rewrote the statements it has run ("%s" to "?").
+
+    The rewrite is a regular expression over the whole statement on every run: 4 % of the order
+    lifecycle's CPU, most of it on the same few statements (the order read alone is 4 KB).
+    """
+
+    def convert_query(self, query, *, param_names=None):
+        if param_names is None:
+            return _qmark_style(query)
+        return super().convert_query(query, param_names=param_names)
+
+
 class DatabaseWrapper(base.DatabaseWrapper):
     _turn_thread_lock: threading.Lock | None = None
     _turn_fd: int | None = None
     _turn_file_locked = False
+
+    def create_cursor(self, name=None):
+        return self.connection.cursor(factory=CursorWrapper)
 
     def _start_transaction_under_autocommit(self):
         self._take_turn()

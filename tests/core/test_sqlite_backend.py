@@ -1,0 +1,114 @@
+"""The SQLite backend (yiyang.core.sqlite): writers take turns, and a turn always ends."""
+
+import os
+import threading
+
+import pytest
+from django.db import connections
+
+from yiyang.core.sqlite import base as sqlite_backend
+
+
+def wrapper_for(path: str) -> sqlite_backend.DatabaseWrapper:
+    settings_dict = {
+        **connections["default"].settings_dict,
+        "ENGINE": "yiyang.core.sqlite",
+        "NAME": path,
+        "OPTIONS": {"transaction_mode": "IMMEDIATE", "timeout": 30},
+        "CONN_MAX_AGE": 0,
+    }
+    return sqlite_backend.DatabaseWrapper(settings_dict, alias=f"turns-{threading.get_ident()}")
+
+
+def begin(db) -> None:
+    db.set_autocommit(False, force_begin_transaction_with_broken_autocommit=True)
+
+
+def end(db, *, commit: bool = True) -> None:
+    db.commit() if commit else db.rollback()
+    db.set_autocommit(True)
+
+
+@pytest.fixture(autouse=True)
+def _own_databases(django_db_blocker):
+    # These tests open SQLite files of their own, beside whatever database the suite runs on.
+    with django_db_blocker.unblock():
+        yield
+
+
+@pytest.fixture
+def database_file(tmp_path) -> str:
+    path = str(tmp_path / "turns.sqlite3")
+    db = wrapper_for(path)
+    with db.cursor() as cursor:
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("CREATE TABLE counter (n INTEGER NOT NULL)")
+        cursor.execute("INSERT INTO counter VALUES (0)")
+    db.close()
+    return path
+
+
+def test_concurrent_writers_all_commit_and_none_is_refused(database_file):
+    errors: list[BaseException] = []
+
+    def work() -> None:
+        db = wrapper_for(database_file)
+        try:
+            for _ in range(25):
+                begin(db)
+                with db.cursor() as cursor:
+                    cursor.execute("SELECT n FROM counter")
+                    (n,) = cursor.fetchone()
+                    cursor.execute("UPDATE counter SET n = %s", [n + 1])
+                end(db)
+        except BaseException as exc:  # the test reports any failure of any thread
+            errors.append(exc)
+        finally:
+            db.close()
+
+    threads = [threading.Thread(target=work) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    db = wrapper_for(database_file)
+    with db.cursor() as cursor:
+        cursor.execute("SELECT n FROM counter")
+        # Read-modify-write in one transaction each: a lost update would show as fewer than 200.
+        assert cursor.fetchone() == (200,)
+    db.close()
+    assert os.path.exists(f"{os.path.abspath(database_file)}-writers.lock")
+
+
+def test_a_rolled_back_or_closed_transaction_ends_its_turn(database_file):
+    first = wrapper_for(database_file)
+    begin(first)
+    assert first._turn_thread_lock is not None and first._turn_file_locked
+    end(first, commit=False)
+    assert first._turn_thread_lock is None and not first._turn_file_locked
+
+    begin(first)
+    first.close()  # a connection dropped mid-transaction (a worker recycled) gives the turn back too
+    got_turn = threading.Event()
+
+    def other() -> None:
+        second = wrapper_for(database_file)  # a connection belongs to the thread that made it
+        begin(second)
+        got_turn.set()
+        end(second)
+        second.close()
+
+    t = threading.Thread(target=other)
+    t.start()
+    t.join(timeout=10)
+    assert got_turn.is_set()
+
+
+def test_statements_are_rewritten_once_and_alike(database_file):
+    db = wrapper_for(database_file)
+    with db.cursor() as cursor:
+        cursor.execute("SELECT %s || '%%s'", ["a"])
+        assert cursor.fetchone() == ("a%s",)
+    db.close()
+    assert sqlite_backend._qmark_style("SELECT %s, '%%'") == "SELECT ?, '%'"
