@@ -28,6 +28,7 @@ from django.db.models import Model, Q, QuerySet
 from django.db.models.query import DEFAULT_FETCH_MODE, get_related_populators
 from django.db.models.signals import post_save, pre_save
 from django.db.models.sql import InsertQuery, UpdateQuery
+from django.utils import timezone
 
 INT_MARKER_BASE = 1_900_000_000
 DATETIME_MARKER_BASE = datetime(1901, 2, 3, tzinfo=UTC)
@@ -104,6 +105,8 @@ class PreparedQuery:
             return _Compiled("", (), (), queryset.model, (), slice(0), (), empty=True)
         params = tuple(_locate(param, markers, connection) for param in raw_params)
         select, klass_info = compiler.select, compiler.klass_info
+        if klass_info is None:
+            raise ImproperlyConfigured(f"{self.name}: a prepared query returns model instances, not values()")
         fields = [s[0] for s in select[0 : compiler.col_count]]
         converters = tuple((pos, tuple(convs), expr) for pos, (convs, expr) in compiler.get_converters(fields).items())
         start, end = klass_info["select_fields"][0], klass_info["select_fields"][-1] + 1
@@ -187,6 +190,9 @@ def _bind(params: tuple[tuple, ...], values: dict, connection) -> list:
         if isinstance(value, tuple):
             value = value[p[2]]
         if kind == "datetime":
+            if timezone.is_naive(value):
+                # The ORM would first make it aware in the current time zone; refuse rather than differ.
+                raise ValueError(f"a naive datetime for {p[1]}")
             bound.append(connection.ops.adapt_datetimefield_value(value))
         elif kind == "like":
             bound.append(p[3].replace(p[4], connection.ops.prep_for_like_query(value)))
