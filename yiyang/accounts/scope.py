@@ -54,3 +54,27 @@ def region_codes_visible(user) -> list[str] | None:
     if scope.everything:
         return None
     return [p.strip("/").split("/")[-1] for p in scope.region_paths]
+
+
+# A scope as a prepared query (core.prepared) takes it: what shapes the SQL, and the values bound into it.
+UNSCOPED = (
+    {"may_view": True, "everything": True, "role": "", "sees_region_elders": False},
+    {"region_paths": (), "provider_id": None, "user_id": None},
+)
+
+
+def scope_for_prepared(user, capability: str) -> tuple[dict, dict]:
+    from yiyang.accounts.roles import can
+
+    scope = scope_of(user)
+    fixed = {
+        "may_view": can(user, capability),
+        "everything": scope.everything,
+        "role": getattr(user, "role", ""),
+        "sees_region_elders": scope.sees_region_elders,
+    }
+    return fixed, {"region_paths": scope.region_paths, "provider_id": scope.provider_id, "user_id": scope.user_id}
+
+
+def scope_from_prepared(*, region_paths, provider_id, user_id, sees_region_elders) -> Scope:
+    return Scope(region_paths=region_paths, provider_id=provider_id, user_id=user_id, sees_region_elders=sees_region_elders)

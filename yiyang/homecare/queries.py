@@ -98,16 +98,15 @@ def _orders_visible_q(role: str, scope, *, by_prefix: bool = False) -> Q:
 ORDER_RELATED = ("elder__residence_region", "item__category", "provider", "caregiver")
 
 
-def _order_locked_rows(*, order_id, may_view, everything, role, sees_region_elders, region_paths, provider_id, user_id) -> QuerySet:
-    from yiyang.accounts.scope import Scope
+def _order_locked_rows(*, order_id, may_view, everything, role, **scope_parts) -> QuerySet:
+    from yiyang.accounts.scope import scope_from_prepared
     from yiyang.homecare.models import Order
 
     if not may_view:
         return Order.objects.none()
     rows = Order.objects.all()
     if not everything:
-        scope = Scope(region_paths=region_paths, provider_id=provider_id, user_id=user_id, sees_region_elders=sees_region_elders)
-        rows = rows.filter(_orders_visible_q(role, scope, by_prefix=True))
+        rows = rows.filter(_orders_visible_q(role, scope_from_prepared(**scope_parts), by_prefix=True))
     # of=("self",): lock the order row only, not the joined elder/item rows.
     return rows.select_for_update(of=("self",)).select_related(*ORDER_RELATED).filter(pk=order_id)
 
@@ -201,22 +200,10 @@ def order_locked(order_id: int, *, viewer=None):
 
     The lifecycle's every write starts here, so the query is compiled once (`core.prepared`).
     """
-    from yiyang.accounts.roles import can
-    from yiyang.accounts.scope import scope_of
+    from yiyang.accounts.scope import UNSCOPED, scope_for_prepared
 
-    if viewer is None:
-        fixed = {"may_view": True, "everything": True, "role": "", "sees_region_elders": False}
-        return ORDER_LOCKED.first(fixed=fixed, order_id=order_id, region_paths=(), provider_id=None, user_id=None)
-    scope = scope_of(viewer)
-    fixed = {
-        "may_view": can(viewer, "order.view"),
-        "everything": scope.everything,
-        "role": viewer.role,
-        "sees_region_elders": scope.sees_region_elders,
-    }
-    return ORDER_LOCKED.first(
-        fixed=fixed, order_id=order_id, region_paths=scope.region_paths, provider_id=scope.provider_id, user_id=scope.user_id
-    )
+    fixed, scope_values = UNSCOPED if viewer is None else scope_for_prepared(viewer, "order.view")
+    return ORDER_LOCKED.first(fixed=fixed, order_id=order_id, **scope_values)
 
 
 def order_for(user, order_id: int):

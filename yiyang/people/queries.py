@@ -41,15 +41,14 @@ def _elders_visible_q(role: str, scope, *, by_prefix: bool = False) -> Q:
     return visible
 
 
-def _elder_rows_with_residence(*, elder_id, may_view, everything, role, sees_region_elders, region_paths, provider_id, user_id):
-    from yiyang.accounts.scope import Scope
+def _elder_rows_with_residence(*, elder_id, may_view, everything, role, **scope_parts):
+    from yiyang.accounts.scope import scope_from_prepared
 
     if not may_view:
         return Elder.objects.none()
     rows = Elder.objects.all()
     if not everything:
-        scope = Scope(region_paths=region_paths, provider_id=provider_id, user_id=user_id, sees_region_elders=sees_region_elders)
-        rows = rows.filter(_elders_visible_q(role, scope, by_prefix=True))
+        rows = rows.filter(_elders_visible_q(role, scope_from_prepared(**scope_parts), by_prefix=True))
     return rows.select_related("residence_region").filter(pk=elder_id).order_by()
 
 
@@ -59,16 +58,10 @@ ELDER_WITH_RESIDENCE = PreparedQuery(_elder_rows_with_residence, name="elder_wit
 def elder_with_residence(user, elder_id: int) -> Elder | None:
     """`elder_for` with the residence region read in the same query; compiled once, as every order
     placed reads it (`core.prepared`)."""
-    scope = scope_of(user)
-    fixed = {
-        "may_view": can(user, "elder.view"),
-        "everything": scope.everything,
-        "role": getattr(user, "role", ""),
-        "sees_region_elders": scope.sees_region_elders,
-    }
-    return ELDER_WITH_RESIDENCE.first(
-        fixed=fixed, elder_id=elder_id, region_paths=scope.region_paths, provider_id=scope.provider_id, user_id=scope.user_id
-    )
+    from yiyang.accounts.scope import scope_for_prepared
+
+    fixed, scope_values = scope_for_prepared(user, "elder.view")
+    return ELDER_WITH_RESIDENCE.first(fixed=fixed, elder_id=elder_id, **scope_values)
 
 
 def elder_for(user, elder_id: int) -> Elder | None:
