@@ -30,8 +30,11 @@ def end(db, *, commit: bool = True) -> None:
 
 
 @pytest.fixture(autouse=True)
-def _own_databases(django_db_blocker):
-    # These tests open SQLite files of their own, beside whatever database the suite runs on.
+def _own_databases(django_db_blocker, monkeypatch):
+    # These tests open SQLite files of their own, beside whatever database the suite runs on. After
+    # the browser tests, Playwright's sync API leaves an event loop registered in this thread, which
+    # Django would take for async code opening a connection.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     with django_db_blocker.unblock():
         yield
 

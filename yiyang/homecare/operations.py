@@ -94,13 +94,18 @@ def _move(order: Order, action: str, *, actor, reason: str = "", device_time: da
     )
 
 
-def _locked(order: Order, viewer=None) -> Order:
+# An order, or its id: every operation re-reads it under its lock anyway, so the API passes the id
+# (building an unsaved Order just to carry its key costs more than the id's whole trip).
+OrderRef = Order | int
+
+
+def _locked(order: OrderRef, viewer=None) -> Order:
     """The order, re-read under its row lock with what the operations and the API answer need.
 
     `viewer`: the user in whose scope the order must lie (`queries.orders_visible_to`). The scope
     check and the lock are then one query, and an order outside it is a 404, as if it did not exist.
     """
-    locked = order_locked(order.pk, viewer=viewer)
+    locked = order_locked(order if isinstance(order, int) else order.pk, viewer=viewer)
     if locked is None:
         if viewer is None:
             raise Order.DoesNotExist
@@ -252,7 +257,7 @@ def _same_request(existing: Order, *, elder, item) -> Order:
 # Dispatch ---------------------------------------------------------------------------------
 
 
-def order_accept(*, order: Order, actor, viewer=None) -> Order:
+def order_accept(*, order: OrderRef, actor, viewer=None) -> Order:
     with transaction.atomic():
         order = _locked(order, viewer)
         _move(order, Action.ACCEPT, actor=actor)
@@ -261,7 +266,7 @@ def order_accept(*, order: Order, actor, viewer=None) -> Order:
     return order
 
 
-def order_assign(*, order: Order, caregiver: Caregiver, actor, reason: str = "", viewer=None) -> Order:
+def order_assign(*, order: OrderRef, caregiver: Caregiver, actor, reason: str = "", viewer=None) -> Order:
     """Give the order to a caregiver. Two assignments of one caregiver to overlapping windows: one wins."""
     with transaction.atomic():
         # The caregiver's row is the lock that serialises their assignments; the overlap check below
@@ -433,7 +438,7 @@ def _arrive(order: Order, action: str, *, actor, lat, lng, device_time: datetime
     audit_record(actor=actor, action=f"order.{action}", obj=order, region=_region_of(order), detail={"distance_m": distance})
 
 
-def order_start_travel(*, order: Order, actor, device_time: datetime | None = None, viewer=None) -> Order:
+def order_start_travel(*, order: OrderRef, actor, device_time: datetime | None = None, viewer=None) -> Order:
     now = timezone.now()
     with transaction.atomic():
         order = _locked(order, viewer)
@@ -445,7 +450,7 @@ def order_start_travel(*, order: Order, actor, device_time: datetime | None = No
     return order
 
 
-def order_check_in(*, order: Order, actor, lat, lng, device_time: datetime | None = None, viewer=None) -> Order:
+def order_check_in(*, order: OrderRef, actor, lat, lng, device_time: datetime | None = None, viewer=None) -> Order:
     """Arrival at the elder's home. Beyond the hard limit it is refused with the distance; nearer it is recorded."""
     now = timezone.now()
     with transaction.atomic():
@@ -456,7 +461,7 @@ def order_check_in(*, order: Order, actor, lat, lng, device_time: datetime | Non
 
 def order_task_record(
     *,
-    order: Order,
+    order: OrderRef,
     actor,
     task_code: str,
     outcome: str,
@@ -497,7 +502,7 @@ def order_task_record(
 
 
 def order_check_out(
-    *, order: Order, actor, lat, lng, device_time: datetime | None = None, elder_confirmed: bool = False, viewer=None
+    *, order: OrderRef, actor, lat, lng, device_time: datetime | None = None, elder_confirmed: bool = False, viewer=None
 ) -> Order:
     """End of the visit; refused while a required task has no outcome. The automatic audit follows at once."""
     now = timezone.now()
@@ -543,7 +548,7 @@ def order_check_out(
     return order
 
 
-def order_not_home(*, order: Order, actor, lat, lng, device_time: datetime | None = None, note: str = "", viewer=None) -> Order:
+def order_not_home(*, order: OrderRef, actor, lat, lng, device_time: datetime | None = None, note: str = "", viewer=None) -> Order:
     """The caregiver came and nobody opened: a distinct ending, with where and when they were."""
     now = timezone.now()
     with transaction.atomic():
@@ -668,7 +673,7 @@ def _credit_volunteer_hours(order: Order, *, actor) -> None:
     )
 
 
-def order_audit_decide(*, order: Order, actor, approve: bool, comment: str = "", viewer=None) -> Order:
+def order_audit_decide(*, order: OrderRef, actor, approve: bool, comment: str = "", viewer=None) -> Order:
     """An officer's decision on a flagged visit: approve (then payment) or reject (with a comment)."""
     comment = free_text(comment, field="comment", max_length=2000)
     if not approve and not comment:
@@ -689,7 +694,7 @@ def order_audit_decide(*, order: Order, actor, approve: bool, comment: str = "",
     return order
 
 
-def order_payment_reverse(*, order: Order, actor, comment: str, viewer=None) -> Order:
+def order_payment_reverse(*, order: OrderRef, actor, comment: str, viewer=None) -> Order:
     """An officer reverses a paid visit found wrong afterwards; vouchers go back to the elder."""
     comment = free_text(comment, field="comment", max_length=2000)
     if not comment:
@@ -708,7 +713,7 @@ def order_payment_reverse(*, order: Order, actor, comment: str, viewer=None) -> 
 # Cancel, rate -----------------------------------------------------------------------------------
 
 
-def order_cancel(*, order: Order, actor, reason: str, viewer=None) -> Order:
+def order_cancel(*, order: OrderRef, actor, reason: str, viewer=None) -> Order:
     reason = free_text(reason, field="reason", max_length=2000)
     if not reason:
         raise DomainError(_("Give a reason for the cancellation."), field="reason", code="reason_required")
@@ -723,7 +728,7 @@ def order_cancel(*, order: Order, actor, reason: str, viewer=None) -> Order:
     return order
 
 
-def order_rate(*, order: Order, actor, score: int, comment: str = "", viewer=None) -> Rating:
+def order_rate(*, order: OrderRef, actor, score: int, comment: str = "", viewer=None) -> Rating:
     """1-5 and a comment. A low score opens a follow-up; a rating also counts as the elder's confirmation."""
     if isinstance(score, bool) or not isinstance(score, int) or not 1 <= score <= 5:
         raise DomainError(_("The score must be a whole number from 1 to 5."), field="score", code="score_range")
