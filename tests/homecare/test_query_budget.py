@@ -178,7 +178,7 @@ def test_token_last_used_at_is_written_at_most_once_a_minute(client, api_client,
     first = token.last_used_at
     assert first is not None and timezone.now() - first < timedelta(seconds=5)
     # Within the minute: the same value, and one query fewer (no UPDATE).
-    with django_assert_num_queries(2):  # the token with its user, the user's regions
+    with django_assert_num_queries(1):  # the token with its user and the user's regions
         assert client.get("/api/v1/auth/me", **headers).status_code == 200
     token.refresh_from_db()
     assert token.last_used_at == first
@@ -187,6 +187,21 @@ def test_token_last_used_at_is_written_at_most_once_a_minute(client, api_client,
     assert client.get("/api/v1/auth/me", **headers).status_code == 200
     token.refresh_from_db()
     assert token.last_used_at > first
+
+
+def test_the_token_read_brings_the_users_regions_for_the_scope(personas):
+    from yiyang.accounts.operations import token_authenticate, token_create
+    from yiyang.accounts.scope import scope_of
+    from yiyang.regions.models import Region
+
+    operator = personas["operator"]
+    operator.regions.add(Region.objects.get(code="331121"))
+    _token, raw = token_create(user=operator, name="scope")
+    user = token_authenticate(raw)
+    expected = tuple(sorted(operator.regions.values_list("path", flat=True)))
+    assert len(expected) == 2 and user.region_paths_read == expected and scope_of(user).region_paths == expected
+    _token, raw = token_create(user=personas["caregiver"], name="none")
+    assert token_authenticate(raw).region_paths_read == ()
 
 
 def test_an_unknown_or_revoked_token_is_401(client, api_client, personas):

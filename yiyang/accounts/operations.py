@@ -2,6 +2,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import OuterRef, StringAgg, Subquery, Value
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -9,12 +10,27 @@ from yiyang.accounts.models import ApiToken, User, hash_token, new_raw_token
 from yiyang.audit.operations import audit_record
 from yiyang.core.errors import DomainError
 from yiyang.core.prepared import PreparedQuery
+from yiyang.regions.models import Region
 
 MAX_ACTIVE_TOKENS = 20
-# Every API request reads its token: compiled once (core.prepared). key_hash is unique, so no ORDER BY.
-TOKEN_WITH_USER = PreparedQuery(
-    lambda *, key_hash: ApiToken.objects.select_related("user").filter(key_hash=key_hash).order_by(), name="token_with_user"
-)
+
+
+def _token_with_user(*, key_hash):
+    # The user's regions come along (one string, paths joined by newlines): scope_of needs them on
+    # nearly every request, and a query of their own cost as much as the token's.
+    paths = (
+        Region.objects.filter(users=OuterRef("user_id"))
+        .order_by()
+        .values("users")
+        .annotate(paths=StringAgg("path", Value("\n")))
+        .values("paths")
+    )
+    # key_hash is unique, so no ORDER BY.
+    return ApiToken.objects.select_related("user").annotate(user_region_paths=Subquery(paths)).filter(key_hash=key_hash).order_by()
+
+
+# Every API request reads its token: compiled once (core.prepared).
+TOKEN_WITH_USER = PreparedQuery(_token_with_user, name="token_with_user")
 # last_used_at is written at most this often per token (it is shown to the user, not used for security).
 TOKEN_TOUCH_INTERVAL = timedelta(minutes=1)
 
@@ -60,6 +76,7 @@ def token_authenticate(raw: str) -> User | None:
         return None
     if not token.is_active or not token.user.is_active:
         return None
+    token.user.region_paths_read = tuple(sorted(p for p in (token.user_region_paths or "").split("\n") if p))
     now = timezone.now()
     # Touch at most once every TOKEN_TOUCH_INTERVAL: a busy client must not write on every request.
     if token.last_used_at is None or now - token.last_used_at > TOKEN_TOUCH_INTERVAL:

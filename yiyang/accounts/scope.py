@@ -37,7 +37,10 @@ def scope_of(user) -> Scope:
     if user.is_superuser or user.role == Role.ADMIN:
         scope = Scope(everything=True, user_id=user.pk, sees_region_elders=True)
     else:
-        paths = tuple(sorted(region.path for region in USER_REGIONS.fetch(user_id=user.pk)))
+        # An API request's token read brings them along (accounts.operations.token_authenticate).
+        paths = getattr(user, "region_paths_read", None)
+        if paths is None:
+            paths = tuple(sorted(region.path for region in USER_REGIONS.fetch(user_id=user.pk)))
         scope = Scope(
             region_paths=paths,
             provider_id=user.provider_id if user.role in (Role.DISPATCHER, Role.CAREGIVER) else None,

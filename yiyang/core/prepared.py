@@ -50,6 +50,7 @@ class _Compiled:
     init_list: tuple[str, ...]
     model_slice: slice
     populators: tuple
+    annotations: tuple[tuple[str, int], ...]
     empty: bool
 
 
@@ -102,7 +103,7 @@ class PreparedQuery:
         try:
             sql, raw_params = compiler.as_sql()
         except EmptyResultSet:
-            return _Compiled("", (), (), queryset.model, (), slice(0), (), empty=True)
+            return _Compiled("", (), (), queryset.model, (), slice(0), (), (), empty=True)
         params = tuple(_locate(param, markers, connection) for param in raw_params)
         select, klass_info = compiler.select, compiler.klass_info
         if klass_info is None:
@@ -118,6 +119,7 @@ class PreparedQuery:
             init_list=tuple(f[0].target.attname for f in select[start:end]),
             model_slice=slice(start, end),
             populators=tuple(get_related_populators(klass_info, select, alias, DEFAULT_FETCH_MODE)),
+            annotations=tuple((compiler.annotation_col_map or {}).items()),
             empty=False,
         )
 
@@ -134,6 +136,8 @@ class PreparedQuery:
         obj = compiled.model.from_db(alias, compiled.init_list, row[compiled.model_slice], fetch_mode=DEFAULT_FETCH_MODE)
         for populator in compiled.populators:
             populator.populate(row, obj)
+        for name, pos in compiled.annotations:
+            setattr(obj, name, row[pos])
         return obj
 
 
