@@ -96,6 +96,22 @@ def _orders_visible_q(role: str, scope, *, by_prefix: bool = False) -> Q:
 
 # What the operations and the API's answer read with an order: one query, not six.
 ORDER_RELATED = ("elder__residence_region", "item__category", "provider", "caregiver")
+# ... and what neither needs of the related rows, left out of the lifecycle's locked read (each column
+# is converted and set on every request; a page that does show one of them loads it when used).
+ORDER_LOCKED_DEFERS = (
+    *(f"elder__{name}" for name in ("created_at", "updated_at", "gender", "birth_date", "hukou_region", "address")),
+    *(f"elder__{name}" for name in ("id_number_enc", "id_number_bidx", "phone_enc", "phone_bidx")),
+    *(f"elder__{name}" for name in ("status_date", "status_reason", "age_exception_reason", "age_exception_by")),
+    "elder__residence_region__created_at",
+    "elder__residence_region__updated_at",
+    "elder__residence_region__alias",
+    "provider__created_at",
+    "provider__updated_at",
+    "provider__licence_no",
+    "provider__phone",
+    *(f"caregiver__{name}" for name in ("created_at", "updated_at", "phone_enc", "phone_bidx", "home_lat", "home_lng")),
+    *(f"caregiver__{name}" for name in ("work_start", "work_end", "work_days")),
+)
 
 
 def _order_locked_rows(*, order_id, may_view, everything, role, **scope_parts) -> QuerySet:
@@ -108,7 +124,7 @@ def _order_locked_rows(*, order_id, may_view, everything, role, **scope_parts) -
     if not everything:
         rows = rows.filter(_orders_visible_q(role, scope_from_prepared(**scope_parts), by_prefix=True))
     # of=("self",): lock the order row only, not the joined elder/item rows.
-    return rows.select_for_update(of=("self",)).select_related(*ORDER_RELATED).filter(pk=order_id)
+    return rows.select_for_update(of=("self",)).select_related(*ORDER_RELATED).defer(*ORDER_LOCKED_DEFERS).filter(pk=order_id)
 
 
 ORDER_LOCKED = PreparedQuery(_order_locked_rows, name="order_locked")
