@@ -13,7 +13,7 @@ from yiyang.core.api_auth import require
 from yiyang.core.errors import DomainError
 from yiyang.core.pagination import Pages
 from yiyang.homecare import operations as ops
-from yiyang.homecare.models import Channel, Order, Provider, ServiceItem
+from yiyang.homecare.models import Channel, Order, OrderStatus, Provider, ServiceItem
 from yiyang.homecare.queries import (
     CAREGIVER_OF_ORDERS_PROVIDER,
     ITEM_BY_CODE,
@@ -94,7 +94,8 @@ class OrderOut(Schema):
 
     @staticmethod
     def resolve_status_label(o: Order) -> str:
-        return o.get_status_display()
+        # Not get_status_display(): that rebuilds a dict of every choice on each call.
+        return str(OrderStatus(o.status).label)
 
     @staticmethod
     def resolve_allowed_actions(o: Order) -> list[str]:
