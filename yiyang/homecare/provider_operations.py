@@ -464,24 +464,11 @@ def caregiver_phone_reveal(*, caregiver: Caregiver, actor, purpose: str) -> str:
 
 
 def caregiver_phones_rotate(*, batch_size: int = 500) -> int:
-    """Re-encrypt caregiver phones under the current key version and cipher (the rotate_keys command).
-
-    Batches of locked rows, resumable: rows already current are skipped by their token prefix. The
-    blind index has its own key and does not change."""
+    """Re-encrypt caregiver phones under the current key version and cipher (the rotate_keys command)."""
     from yiyang.homecare.models import CAREGIVER_PHONE_FIELD
+    from yiyang.people.operations import phones_reencrypt
 
-    prefix = f"v{crypto.current_version()}:{crypto.current_cipher()}:"
-    stale = Caregiver.objects.exclude(phone_enc="").exclude(phone_enc__startswith=prefix)
-    count = 0
-    while True:
-        with transaction.atomic():
-            rows = list(stale.select_for_update().order_by("pk")[:batch_size])
-            for caregiver in rows:
-                caregiver.phone_enc = crypto.reencrypt(caregiver.phone_enc, field=CAREGIVER_PHONE_FIELD)
-            Caregiver.objects.bulk_update(rows, ["phone_enc"])
-        count += len(rows)
-        if len(rows) < batch_size:
-            return count
+    return phones_reencrypt(Caregiver.objects.all(), field=CAREGIVER_PHONE_FIELD, batch_size=batch_size)
 
 
 def _jsonable(value):

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -684,6 +685,26 @@ def transfer_decide(*, transfer: ElderTransfer, actor, to_status: str, note: str
 # Key rotation ------------------------------------------------------------------------
 
 
+def phones_reencrypt(rows: QuerySet, *, field: str, batch_size: int = 500) -> int:
+    """Re-encrypt the `phone_enc` of `rows` under the current key version and cipher; returns how many.
+
+    Batches of locked rows, resumable: rows already current are skipped by their token prefix. The
+    blind index has its own key and does not change.
+    """
+    prefix = f"v{crypto.current_version()}:{crypto.current_cipher()}:"
+    stale = rows.exclude(phone_enc="").exclude(phone_enc__startswith=prefix)
+    count = 0
+    while True:
+        with transaction.atomic():
+            batch = list(stale.select_for_update().order_by("pk")[:batch_size])
+            for row in batch:
+                row.phone_enc = crypto.reencrypt(row.phone_enc, field=field)
+            rows.model.objects.bulk_update(batch, ["phone_enc"])
+        count += len(batch)
+        if len(batch) < batch_size:
+            return count
+
+
 def keys_rotate(*, batch_size: int = 500, actor=None) -> dict[str, int]:
     """Re-encrypt every stored ID number and phone under the current key version and cipher.
 
@@ -712,16 +733,7 @@ def keys_rotate(*, batch_size: int = 500, actor=None) -> dict[str, int]:
         counts["elders"] += len(changed)
         if len(rows) < batch_size:
             break
-    stale_contacts = ElderContact.objects.exclude(phone_enc="").exclude(phone_enc__startswith=prefix)
-    while True:
-        with transaction.atomic():
-            contacts = list(stale_contacts.select_for_update().order_by("pk")[:batch_size])
-            for contact in contacts:
-                contact.phone_enc = crypto.reencrypt(contact.phone_enc, field=CONTACT_PHONE_FIELD)
-            ElderContact.objects.bulk_update(contacts, ["phone_enc"])
-        counts["contacts"] += len(contacts)
-        if len(contacts) < batch_size:
-            break
+    counts["contacts"] += phones_reencrypt(ElderContact.objects.all(), field=CONTACT_PHONE_FIELD, batch_size=batch_size)
     with transaction.atomic():
         audit_record(
             actor=actor,
