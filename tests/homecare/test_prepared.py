@@ -173,7 +173,8 @@ def test_a_model_with_receivers_is_saved_through_save(personas, elder, offerings
     finally:
         pre_save.disconnect(receiver, sender=TaskOutcome)
     assert seen == ["sweep"]
-    assert prepared._save_does_more(AuditEvent) is False  # its save() only refuses updates
+    assert prepared._save_does_more(AuditEvent, inserting=True) is False  # its save() only refuses updates
+    assert prepared._save_does_more(AuditEvent, inserting=False) is True
 
 
 @pytest.mark.django_db
@@ -200,3 +201,14 @@ def test_a_value_inside_a_like_pattern_is_escaped_as_the_orm_escapes_it():
         Region.objects.filter(path__startswith="330000/331100/331102/").order_by("code").values_list("code", flat=True)
     )
     assert query.fetch(prefix="330000/331100/%") == []
+
+
+@pytest.mark.django_db
+def test_a_row_with_an_expression_is_saved_through_save_and_does_not_change_the_compiled_insert(personas, elder, offerings):
+    from django.db.models.functions import Now
+
+    order = place(elder, offerings["clean-home"].item, personas["operator"])
+    by_expression = row_insert(OrderTransition(order=order, action="x", from_status="a", to_status="b", at=Now()))
+    plain = row_insert(OrderTransition(order=order, action="y", from_status="a", to_status="b", at=order.created_at))
+    stored = {t.action: t.at for t in OrderTransition.objects.filter(pk__in=[by_expression.pk, plain.pk])}
+    assert stored["y"] == order.created_at and stored["x"] is not None

@@ -210,19 +210,19 @@ def _bind(params: tuple[tuple, ...], values: dict, connection) -> list:
 # order change writes three rows. These compile the statement once per model (and set of updated
 # fields) with Django's own compiler, and bind each row's values the way save() prepares them.
 
-_INSERTS: dict[tuple, tuple[str, tuple, tuple]] = {}
+_INSERTS: dict[tuple, tuple[str, tuple]] = {}
 _UPDATES: dict[tuple, str] = {}
 
 
-def _save_does_more(model: type[Model]) -> bool:
+def _save_does_more(model: type[Model], *, inserting: bool) -> bool:
     """True when save() would do more than write the row: signal receivers, multi-table inheritance,
-    or a save() of the model's own (unless it declares `insert_is_plain_save`: it only refuses updates)."""
-    return (
-        pre_save.has_listeners(model)
-        or post_save.has_listeners(model)
-        or bool(model._meta.parents)
-        or (model.save is not Model.save and not getattr(model, "insert_is_plain_save", False))
-    )
+    or a save() of the model's own. A model may declare `insert_is_plain_save` when its save() only
+    refuses updates (the audit log): new rows may then be inserted here, and updates still go to save()."""
+    if pre_save.has_listeners(model) or post_save.has_listeners(model) or model._meta.parents:
+        return True
+    if model.save is Model.save:
+        return False
+    return not (inserting and getattr(model, "insert_is_plain_save", False))
 
 
 def row_insert(obj: Model, *, using: str = DEFAULT_DB_ALIAS) -> Model:
@@ -230,27 +230,28 @@ def row_insert(obj: Model, *, using: str = DEFAULT_DB_ALIAS) -> Model:
     model = type(obj)
     meta = model._meta
     connection = connections[using]
-    if _save_does_more(model) or not connection.features.can_return_columns_from_insert or obj.pk is not None:
+    if _save_does_more(model, inserting=True) or not connection.features.can_return_columns_from_insert or obj.pk is not None:
+        obj.save(using=using)
+        return obj
+    fields = tuple(f for f in meta.local_concrete_fields if not f.generated and f is not meta.auto_field)
+    values = [f.pre_save(obj, add=True) for f in fields]
+    if any(hasattr(v, "resolve_expression") for v in values):
         obj.save(using=using)
         return obj
     key = (using, model)
     entry = _INSERTS.get(key)
     if entry is None:
-        fields = tuple(f for f in meta.local_concrete_fields if not f.generated and f is not meta.auto_field)
+        # The statement does not depend on the values (none is an expression): compile it for a blank
+        # row, so that the one being inserted goes through pre_save() once, like every later one.
         returning = tuple(meta.db_returning_fields)
         query = InsertQuery(model)
-        query.insert_values(fields, [obj])
+        query.insert_values(fields, [model()])
         compiler = query.get_compiler(using=using)
         compiler.returning_fields = returning
-        ((sql, params),) = compiler.as_sql()  # pre_save() runs here, as in save()
-        _INSERTS[key] = entry = (sql, fields, returning)
-    else:
-        sql, fields, returning = entry
-        values = [f.pre_save(obj, add=True) for f in fields]
-        if any(hasattr(v, "resolve_expression") for v in values):
-            obj.save(using=using)
-            return obj
-        params = [f.get_db_prep_save(v, connection=connection) for f, v in zip(fields, values, strict=True)]
+        ((sql, _params),) = compiler.as_sql()
+        _INSERTS[key] = entry = (sql, returning)
+    sql, returning = entry
+    params = [f.get_db_prep_save(v, connection=connection) for f, v in zip(fields, values, strict=True)]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         row = cursor.fetchone()
@@ -265,7 +266,7 @@ def row_update(obj: Model, *, fields: tuple[str, ...], using: str = DEFAULT_DB_A
     """`obj.save(update_fields=fields)` for a hot-path model (its `auto_now` fields are set as save() sets them)."""
     model = type(obj)
     connection = connections[using]
-    if _save_does_more(model) or getattr(model, "insert_is_plain_save", False):
+    if _save_does_more(model, inserting=False):
         obj.save(update_fields=fields, using=using)
         return
     key = (using, model, fields)

@@ -74,9 +74,9 @@ def common_items() -> list:
 
 
 def price_for(elder: Elder, item) -> int | None:
-    from yiyang.homecare.queries import offerings_covering
+    from yiyang.homecare.queries import cheapest_offering_covering
 
-    offering = offerings_covering(elder, item).first()
+    offering = cheapest_offering_covering(elder, item)
     return offering.price_fen if offering else None
 
 

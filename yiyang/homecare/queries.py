@@ -225,7 +225,7 @@ def order_locked(order_id: int, *, viewer=None):
 def order_for(user, order_id: int):
     # get(), not first(): the pk is unique, and first() would add an ORDER BY.
     try:
-        return orders_visible_to(user).select_related("elder__residence_region", "item__category", "provider", "caregiver").get(pk=order_id)
+        return orders_visible_to(user).select_related(*ORDER_RELATED).get(pk=order_id)
     except ObjectDoesNotExist:
         return None
 
