@@ -26,3 +26,8 @@ def test_demo_has_orders_in_every_resting_state(personas, elders, provider, djan
         times = list(OrderTransition.objects.filter(order=order).order_by("pk").values_list("at", flat=True))
         assert times == sorted(times), order.pk
     assert demo_homecare(provider=provider, dispatcher=personas["dispatcher"])["orders"] == 0  # idempotent
+    # Every caregiver has a (made-up) phone, stored encrypted and shown masked.
+    for caregiver in Caregiver.objects.filter(provider=provider):
+        assert caregiver.phone_enc and "1390578" not in caregiver.phone_enc
+        assert caregiver.reveal_phone().startswith("1390578") and "****" in caregiver.phone_masked
+

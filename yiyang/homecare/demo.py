@@ -118,6 +118,11 @@ def demo_homecare(*, provider: Provider, dispatcher=None, caregiver_user=None, v
             for kind, level, years in certs:
                 _cert(cg, kind, level, years)
         caregivers.append(cg)
+    for n, cg in enumerate(caregivers, start=1):
+        if not cg.phone_enc:
+            # Made-up mobile numbers (1390578xxxx), so the masked phone and its logged reveal have something to show.
+            cg.set_phone(f"1390578{n:04d}")
+            cg.save(update_fields=["phone_enc", "phone_bidx", "updated_at"])
     if Order.objects.filter(provider=provider).exists():
         return {"orders": 0, "caregivers": len(caregivers)}
     return {"orders": _demo_orders(provider, items, caregivers, dispatcher, rng), "caregivers": len(caregivers)}
