@@ -259,7 +259,12 @@ class Order(TimeStampedModel):
             ),
         ]
         indexes = [
-            models.Index(fields=["caregiver", "window_start"], name="order_caregiver_window"),
+            # A caregiver's history grows by thousands of visits a year; these keep the per-visit checks to
+            # the few visits that matter. Clash on assignment: visits that end after this one starts.
+            models.Index(fields=["caregiver", "window_end"], name="order_caregiver_window_end"),
+            # The audit's overlap checks: visits that were checked out after this one was checked in.
+            models.Index(fields=["caregiver", "checkout_at"], name="order_caregiver_checkout"),
+            models.Index(fields=["elder", "checkout_at"], name="order_elder_checkout"),
             models.Index(fields=["provider", "status", "window_start"], name="order_provider_status"),
             # The dispatch queue: orders nobody has taken yet.
             models.Index(

@@ -592,12 +592,12 @@ def audit_findings(order: Order) -> tuple[list[dict], list[dict]]:
             }
         )
     if order.caregiver_id and order.checkin_at and order.checkout_at:
-        overlapping = [
+        overlapping = sorted(
             visit.pk
             for visit in VISITS_OVERLAPPING.fetch(
                 caregiver_id=order.caregiver_id, order_id=order.pk, checkin_at=order.checkin_at, checkout_at=order.checkout_at
             )
-        ]
+        )
         if overlapping:
             flags.append(
                 {

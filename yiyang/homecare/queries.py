@@ -23,6 +23,7 @@ from django.db.models import (
     TextField,
     Value,
 )
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import Cast, TruncMonth
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -139,7 +140,10 @@ def _item_by_code(*, code):
 def _order_by_idempotency_key(*, requested_by_id, key):
     from yiyang.homecare.models import Order
 
-    return Order.objects.filter(requested_by_id=requested_by_id, idempotency_key=key).order_by()
+    # The unique index on (requester, key) covers only rows with a key. A database uses a partial index
+    # only when the query itself states the index's condition, with the same literal: a bound '' would
+    # not do, and the lookup would read every order the requester ever placed.
+    return Order.objects.filter(requested_by_id=requested_by_id, idempotency_key=key).exclude(idempotency_key=RawSQL("''", ())).order_by()
 
 
 def _task_outcome(*, order_id, task_code):
@@ -194,7 +198,9 @@ def _visits_overlapping(*, caregiver_id, order_id, checkin_at, checkout_at):
         .exclude(pk=order_id)
         .exclude(status=OrderStatus.NOT_HOME)
         .only("pk")
-        .order_by("pk")
+        # Unordered: sorting by id would tempt SQLite to walk the caregiver's whole history in id order
+        # instead of the few visits that ended after this one began (index order_caregiver_checkout).
+        .order_by()
     )
 
 
@@ -320,7 +326,7 @@ def offerings_covering(elder, item) -> QuerySet:
 def _offerings_covering(*, item_id, prefixes) -> QuerySet:
     from yiyang.homecare.models import ProviderOffering
 
-    covering = ProviderOffering.objects.filter(_covering_prefixes_q(prefixes)).values("pk")
+    covering = ProviderOffering.objects.filter(_covering_prefixes_q(prefixes), item_id=item_id).values("pk")
     return (
         ProviderOffering.objects.filter(item_id=item_id, is_active=True, provider__is_active=True, pk__in=covering)
         .select_related("provider")

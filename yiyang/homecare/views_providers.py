@@ -501,7 +501,9 @@ def _warn_assigned(request: HttpRequest, caregiver: Caregiver) -> None:
     """An inactive caregiver keeps the visits already assigned: say so, so that someone reassigns them."""
     from yiyang.homecare.models import Order, OrderStatus
 
-    planned = Order.objects.filter(caregiver=caregiver, status=OrderStatus.ASSIGNED, window_start__gt=timezone.now()).count()
+    now = timezone.now()
+    # window_end: implied by window_start, and what the caregiver's index is on.
+    planned = Order.objects.filter(caregiver=caregiver, status=OrderStatus.ASSIGNED, window_start__gt=now, window_end__gt=now).count()
     if planned:
         messages.warning(
             request,
