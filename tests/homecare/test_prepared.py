@@ -212,3 +212,30 @@ def test_a_row_with_an_expression_is_saved_through_save_and_does_not_change_the_
     plain = row_insert(OrderTransition(order=order, action="y", from_status="a", to_status="b", at=order.created_at))
     stored = {t.action: t.at for t in OrderTransition.objects.filter(pk__in=[by_expression.pk, plain.pk])}
     assert stored["y"] == order.created_at and stored["x"] is not None
+
+
+@pytest.mark.django_db
+def test_prepared_values_skip_only_the_preparation_that_would_change_nothing():
+    from datetime import date
+    from decimal import Decimal
+
+    from django.db import connection
+
+    from yiyang.homecare.models import Rating
+    from yiyang.subsidies.models import Spend
+
+    samples = [None, "文本", "", 7, 0, -3, True, False, 1.5, timezone.now(), Decimal("1.5"), date(2026, 1, 2), {"a": [1]}, [1, "x"]]
+    checked = 0
+    for model in (OrderTransition, AuditEvent, TaskOutcome, Order, Rating, Spend):
+        fields = [f for f in model._meta.local_concrete_fields if not f.generated]
+        for field, kind in zip(fields, prepared._kinds(fields), strict=True):
+            if kind is None:
+                continue  # Django's own preparation, always
+            for value in samples:
+                try:
+                    expected = field.get_db_prep_save(value, connection=connection)
+                except Exception:  # noqa: BLE001
+                    continue  # not a value this field takes
+                assert prepared._prepared_values([field], [kind], [value], connection) == [expected], (model.__name__, field.name, value)
+                checked += 1
+    assert checked > 150

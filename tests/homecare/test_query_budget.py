@@ -256,3 +256,15 @@ def test_suggestion_judges_the_latest_certificate_and_names_the_clash(personas, 
     assert (today - timedelta(days=2)).isoformat() in reasons["两证都过期"]
     assert f"#{first.pk}" in reasons["有单"]
     assert second.caregiver_id is None
+
+
+def test_the_token_read_brings_what_a_request_reads_of_its_user_and_not_the_password(personas, django_assert_num_queries):
+    from yiyang.accounts.operations import REQUEST_USER_FIELDS, token_authenticate, token_create
+
+    _token, raw = token_create(user=personas["dispatcher"], name="fields")
+    ApiToken.objects.filter(user=personas["dispatcher"]).update(last_used_at=timezone.now())
+    with django_assert_num_queries(1):
+        user = token_authenticate(raw)
+        assert str(user) and user.role == "dispatcher" and user.provider_id and user.is_active and not user.is_superuser
+        assert [getattr(user, name if name != "provider" else "provider_id") for name in REQUEST_USER_FIELDS]
+    assert "password" in user.get_deferred_fields()

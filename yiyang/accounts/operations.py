@@ -15,6 +15,10 @@ from yiyang.regions.models import Region
 MAX_ACTIVE_TOKENS = 20
 
 
+# What an API request reads of its user (roles, scope, audit rows, names in answers); the rest stays deferred.
+REQUEST_USER_FIELDS = ("username", "display_name", "role", "unit", "provider", "is_active", "is_superuser", "is_staff", "is_demo")
+
+
 def _token_with_user(*, key_hash):
     # The user's regions come along (one string, paths joined by newlines): scope_of needs them on
     # nearly every request, and a query of their own cost as much as the token's.
@@ -25,8 +29,15 @@ def _token_with_user(*, key_hash):
         .annotate(paths=StringAgg("path", Value("\n")))
         .values("paths")
     )
-    # key_hash is unique, so no ORDER BY.
-    return ApiToken.objects.select_related("user").annotate(user_region_paths=Subquery(paths)).filter(key_hash=key_hash).order_by()
+    # key_hash is unique, so no ORDER BY. Only the columns a request uses: every datetime read costs a
+    # conversion, and the password hash has no business in a request's memory.
+    return (
+        ApiToken.objects.select_related("user")
+        .only("user", "expires_at", "revoked_at", "last_used_at", *(f"user__{name}" for name in REQUEST_USER_FIELDS))
+        .annotate(user_region_paths=Subquery(paths))
+        .filter(key_hash=key_hash)
+        .order_by()
+    )
 
 
 # Every API request reads its token: compiled once (core.prepared).

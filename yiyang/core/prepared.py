@@ -23,8 +23,8 @@ from itertools import count
 from typing import Any
 
 from django.core.exceptions import EmptyResultSet, ImproperlyConfigured
-from django.db import DEFAULT_DB_ALIAS, connections
-from django.db.models import Model, Q, QuerySet
+from django.db import DEFAULT_DB_ALIAS, connections, models
+from django.db.models import Field, Model, Q, QuerySet
 from django.db.models.query import DEFAULT_FETCH_MODE, get_related_populators
 from django.db.models.signals import post_save, pre_save
 from django.db.models.sql import InsertQuery, UpdateQuery
@@ -210,8 +210,8 @@ def _bind(params: tuple[tuple, ...], values: dict, connection) -> list:
 # order change writes three rows. These compile the statement once per model (and set of updated
 # fields) with Django's own compiler, and bind each row's values the way save() prepares them.
 
-_INSERTS: dict[tuple, tuple[str, tuple]] = {}
-_UPDATES: dict[tuple, str] = {}
+_INSERTS: dict[tuple, tuple[str, tuple, tuple, tuple[bool, ...], tuple]] = {}
+_UPDATES: dict[tuple, tuple[str, tuple, tuple]] = {}
 
 
 def _save_does_more(model: type[Model], *, inserting: bool) -> bool:
@@ -228,30 +228,21 @@ def _save_does_more(model: type[Model], *, inserting: bool) -> bool:
 def row_insert(obj: Model, *, using: str = DEFAULT_DB_ALIAS) -> Model:
     """`obj.save()` for a new row of a hot-path model; falls back to save() whenever save() would do more."""
     model = type(obj)
-    meta = model._meta
     connection = connections[using]
     if _save_does_more(model, inserting=True) or not connection.features.can_return_columns_from_insert or obj.pk is not None:
-        obj.save(using=using)
-        return obj
-    fields = tuple(f for f in meta.local_concrete_fields if not f.generated and f is not meta.auto_field)
-    values = [f.pre_save(obj, add=True) for f in fields]
-    if any(hasattr(v, "resolve_expression") for v in values):
         obj.save(using=using)
         return obj
     key = (using, model)
     entry = _INSERTS.get(key)
     if entry is None:
-        # The statement does not depend on the values (none is an expression): compile it for a blank
-        # row, so that the one being inserted goes through pre_save() once, like every later one.
-        returning = tuple(meta.db_returning_fields)
-        query = InsertQuery(model)
-        query.insert_values(fields, [model()])
-        compiler = query.get_compiler(using=using)
-        compiler.returning_fields = returning
-        ((sql, _params),) = compiler.as_sql()
-        _INSERTS[key] = entry = (sql, returning)
-    sql, returning = entry
-    params = [f.get_db_prep_save(v, connection=connection) for f, v in zip(fields, values, strict=True)]
+        entry = _INSERTS[key] = _compile_insert(model, using)
+    sql, fields, kinds, plain_reads, returning = entry
+    # A field whose pre_save() is Field's own just reads the attribute; auto_now and the like run theirs.
+    values = [getattr(obj, f.attname) if plain else f.pre_save(obj, add=True) for f, plain in zip(fields, plain_reads, strict=True)]
+    if any(type(v) not in _PLAIN_TYPES and hasattr(v, "resolve_expression") for v in values):
+        obj.save(using=using)
+        return obj
+    params = _prepared_values(fields, kinds, values, connection)
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         row = cursor.fetchone()
@@ -262,6 +253,73 @@ def row_insert(obj: Model, *, using: str = DEFAULT_DB_ALIAS) -> Model:
     return obj
 
 
+_PLAIN_TYPES = frozenset((str, int, float, bool, type(None), datetime))
+
+# Fields whose get_db_prep_save() hands a value of the given type to the driver unchanged (str to a
+# CharField, int to an IntegerField ...): Django's chain of three or four calls per field costs more
+# than the rest of an insert, and changes nothing for them. Exact classes only: a subclass may prepare.
+_PASSED_AS_IS: dict[type, type] = {
+    models.CharField: str,
+    models.TextField: str,
+    models.IntegerField: int,
+    models.SmallIntegerField: int,
+    models.BigIntegerField: int,
+    models.PositiveIntegerField: int,
+    models.PositiveSmallIntegerField: int,
+    models.PositiveBigIntegerField: int,
+    models.BooleanField: bool,
+    models.FloatField: float,
+}
+
+
+def _passed_as_is(field: Field) -> type | None:
+    if type(field) is models.ForeignKey:
+        return _passed_as_is(field.target_field) or (int if isinstance(field.target_field, models.AutoField) else None)
+    if isinstance(field, models.AutoField) and type(field) in (models.AutoField, models.BigAutoField, models.SmallAutoField):
+        return int
+    return _PASSED_AS_IS.get(type(field))
+
+
+def _prepared_values(fields, kinds, values, connection) -> list:
+    """What get_db_prep_save() gives for each value, skipping its calls where they would change nothing.
+
+    `kinds`: per field, the type it passes through as is (`_passed_as_is`), or datetime for a plain
+    DateTimeField, whose aware values go straight to the backend's adapter (what the chain ends in).
+    """
+    params = []
+    for field, kind, value in zip(fields, kinds, values, strict=True):
+        if kind is not None and (value is None or type(value) is kind):
+            if kind is datetime and value is not None:
+                if value.tzinfo is None:  # naive: Django's own path warns and makes it aware
+                    params.append(field.get_db_prep_save(value, connection=connection))
+                else:
+                    params.append(connection.ops.adapt_datetimefield_value(value))
+            else:
+                params.append(value)
+        else:
+            params.append(field.get_db_prep_save(value, connection=connection))
+    return params
+
+
+def _kinds(fields) -> tuple[type | None, ...]:
+    return tuple(datetime if type(f) is models.DateTimeField else _passed_as_is(f) for f in fields)
+
+
+def _compile_insert(model: type[Model], using: str) -> tuple[str, tuple, tuple, tuple[bool, ...], tuple]:
+    # The statement does not depend on the values (rows with an expression never come here): it is
+    # compiled for a blank row, so that the row being inserted goes through pre_save() once, like every later one.
+    meta = model._meta
+    fields = tuple(f for f in meta.local_concrete_fields if not f.generated and f is not meta.auto_field)
+    returning = tuple(meta.db_returning_fields)
+    query = InsertQuery(model)
+    query.insert_values(fields, [model()])
+    compiler = query.get_compiler(using=using)
+    compiler.returning_fields = returning
+    ((sql, _params),) = compiler.as_sql()
+    plain_reads = tuple(type(f).pre_save is Field.pre_save for f in fields)
+    return sql, fields, _kinds(fields), plain_reads, returning
+
+
 def row_update(obj: Model, *, fields: tuple[str, ...], using: str = DEFAULT_DB_ALIAS) -> None:
     """`obj.save(update_fields=fields)` for a hot-path model (its `auto_now` fields are set as save() sets them)."""
     model = type(obj)
@@ -270,19 +328,20 @@ def row_update(obj: Model, *, fields: tuple[str, ...], using: str = DEFAULT_DB_A
         obj.save(update_fields=fields, using=using)
         return
     key = (using, model, fields)
-    targets = [model._meta.get_field(name) for name in fields]
+    entry = _UPDATES.get(key)
+    targets = entry[1] if entry is not None else [model._meta.get_field(name) for name in fields]
     values = [f.pre_save(obj, add=False) for f in targets]
-    if any(hasattr(v, "resolve_expression") for v in values):
+    if any(type(v) not in _PLAIN_TYPES and hasattr(v, "resolve_expression") for v in values):
         obj.save(update_fields=fields, using=using)
         return
-    sql = _UPDATES.get(key)
-    if sql is None:
+    if entry is None:
         query = UpdateQuery(model)
         query.add_update_fields([(f, None, v) for f, v in zip(targets, values, strict=True)])
         query.add_q(Q(pk=obj.pk))
         sql, _params = query.get_compiler(using=using).as_sql()
-        _UPDATES[key] = sql
-    params = [f.get_db_prep_save(v, connection=connection) for f, v in zip(targets, values, strict=True)]
+        entry = _UPDATES[key] = (sql, tuple(targets), _kinds(targets))
+    sql, targets, kinds = entry
+    params = _prepared_values(targets, kinds, values, connection)
     params.append(model._meta.pk.get_db_prep_value(obj.pk, connection))
     with connection.cursor() as cursor:
         cursor.execute(sql, params)

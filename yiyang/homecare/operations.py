@@ -82,11 +82,11 @@ def _move(order: Order, action: str, *, actor, reason: str = "", device_time: da
     order.status = new
     return row_insert(
         OrderTransition(
-            order=order,
+            order_id=order.pk,
             action=str(action),
             from_status=old,
             to_status=new,
-            actor=actor if getattr(actor, "is_authenticated", False) else None,
+            actor_id=actor.pk if getattr(actor, "is_authenticated", False) else None,
             at=at or timezone.now(),
             device_time=device_time,
             reason=reason[:500],
