@@ -35,6 +35,7 @@ def main() -> None:
     parser.add_argument("--profile", choices=(*STEPS, "all"), help="cProfile this step, or whole lifecycles")
     parser.add_argument("--sort", default="cumtime", help="cProfile sort key (cumtime, tottime, ncalls)")
     parser.add_argument("--top", type=int, default=40)
+    parser.add_argument("--dump", help="also write the cProfile data to this file (for pstats: print_callers ...)")
     args = parser.parse_args()
 
     var = Path(tempfile.mkdtemp(prefix="yy-profile-orders-"))
@@ -154,6 +155,8 @@ def main() -> None:
     print(f"lifecycle  {mean_ms(lifecycle_times):6.2f} ms per request = {ratio:.2f}x /healthz, in-process (no server share)")
     if profiler is not None:
         pstats.Stats(profiler).sort_stats(args.sort).print_stats(args.top)
+        if args.dump:
+            profiler.dump_stats(args.dump)
 
 
 if __name__ == "__main__":

@@ -112,6 +112,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;",
     }
 else:
+    # Health checks only for connections idle for a few seconds (core/postgresql/base.py).
+    if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+        DATABASES["default"]["ENGINE"] = "yiyang.core.postgresql"
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
     # Server-side parameter binding lets psycopg prepare a statement the fifth time a connection runs
     # it: PostgreSQL then stops parsing and planning the order lifecycle's reads on every request

@@ -8,6 +8,8 @@ from yiyang.core import views as core_views
 urlpatterns = [
     path("", core_views.home, name="home"),
     path("healthz", core_views.healthz, name="healthz"),
+    # Early: Django tries the patterns in order, and the API is what programs and phones call all day.
+    path("api/v1/", api.urls),
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("elder-mode/", core_views.elder_mode, name="elder_mode"),
@@ -25,6 +27,5 @@ urlpatterns = [
     path("subsidies/", include("yiyang.subsidies.urls")),
     path("timebank/", include("yiyang.timebank.urls")),
     path("care/", include("yiyang.eldermode.urls")),
-    path("api/v1/", api.urls),
     path("admin/", admin.site.urls),
 ]

@@ -1,0 +1,71 @@
+"""The PostgreSQL backend (yiyang.core.postgresql): idle connections are checked, busy ones are not."""
+
+import os
+import time
+from urllib.parse import urlparse
+
+import pytest
+from django.db import connection
+
+from tests.services import require_service
+from yiyang.core.postgresql import base as pg_backend
+
+
+@pytest.fixture
+def own_connection(db):
+    if connection.vendor != "postgresql":
+        url = urlparse(os.environ.get("YIYANG_TEST_POSTGRES", "postgres://postgres@127.0.0.1:5432/"))
+        require_service("PostgreSQL", url.hostname or "127.0.0.1", url.port or 5432)
+        pytest.skip("runs when the suite runs on PostgreSQL (DATABASE_URL=postgres://…)")
+    # A connection of its own to the test database, beside the test's (which sits in a transaction).
+    settings_dict = {**connection.settings_dict, "CONN_HEALTH_CHECKS": True, "CONN_MAX_AGE": 60}
+    wrapper = pg_backend.DatabaseWrapper(settings_dict, alias="health-checks")
+    checks = []
+    original = wrapper.is_usable
+    wrapper.is_usable = lambda: checks.append(time.monotonic()) or original()
+    yield wrapper, checks
+    wrapper.close()
+
+
+def request_boundary(wrapper) -> None:
+    # What Django does when a request starts or ends (the request_started / request_finished signals).
+    wrapper.close_if_unusable_or_obsolete()
+
+
+def query(wrapper) -> int:
+    with wrapper.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        return cursor.fetchone()[0]
+
+
+def terminate(wrapper, pid: int) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_terminate_backend(%s)", [pid])
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE pid = %s", [pid])
+            if cursor.fetchone()[0] == 0:
+                return
+        time.sleep(0.05)
+
+
+def test_a_connection_used_a_moment_ago_is_not_checked_again(own_connection):
+    wrapper, checks = own_connection
+    first = query(wrapper)
+    for _ in range(5):
+        request_boundary(wrapper)
+        assert query(wrapper) == first
+    assert checks == []
+
+
+def test_an_idle_connection_is_checked_and_a_dead_one_replaced(own_connection, monkeypatch):
+    wrapper, checks = own_connection
+    first = query(wrapper)
+    request_boundary(wrapper)
+    assert query(wrapper) == first and checks == []  # used a moment ago: no check
+    request_boundary(wrapper)
+    terminate(wrapper, first)
+    monkeypatch.setattr(pg_backend, "HEALTH_CHECK_AFTER", 0.0)  # as if idle for longer than the window
+    replacement = query(wrapper)  # the check finds the connection dead and opens another
+    assert len(checks) == 1 and replacement != first
