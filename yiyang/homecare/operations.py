@@ -528,24 +528,15 @@ def order_check_out(
         order.checkout_distance_m = _distance_from_home(order, point)
         order.elder_confirmed = bool(elder_confirmed)
         _move(order, Action.CHECK_OUT, actor=actor, device_time=device_time, at=now)
-        row_update(
-            order,
-            fields=(
-                "status",
-                "checkout_at",
-                "checkout_received_at",
-                "checkout_lat",
-                "checkout_lng",
-                "checkout_distance_m",
-                "elder_confirmed",
-                "updated_at",
-            ),
-        )
         audit_record(
             actor=actor, action="order.check_out", obj=order, region=_region_of(order), detail={"distance_m": order.checkout_distance_m}
         )
-        _audit_automatically(order, now=now)
+        # The audit follows in the same transaction and writes the order once, with the check-out's fields.
+        _audit_automatically(order, now=now, also_fields=CHECKOUT_FIELDS)
     return order
+
+
+CHECKOUT_FIELDS = ("checkout_at", "checkout_received_at", "checkout_lat", "checkout_lng", "checkout_distance_m", "elder_confirmed")
 
 
 def order_not_home(*, order: OrderRef, actor, lat, lng, device_time: datetime | None = None, note: str = "", viewer=None) -> Order:
@@ -627,24 +618,26 @@ def audit_findings(order: Order) -> tuple[list[dict], list[dict]]:
     return flags, notes
 
 
-def _audit_automatically(order: Order, *, now: datetime) -> None:
+def _audit_automatically(order: Order, *, now: datetime, also_fields: tuple[str, ...] = ()) -> None:
+    """Audit a finished visit; `also_fields`: the order's fields changed before, written with the audit's."""
     flags, notes = audit_findings(order)
     order.audit_flags, order.audit_notes = flags, notes
     if flags:
         _move(order, Action.AUDIT_FLAG, actor=None, at=now, reason="; ".join(f["code"] for f in flags))
-        row_update(order, fields=("status", "audit_flags", "audit_notes", "updated_at"))
+        row_update(order, fields=(*also_fields, "status", "audit_flags", "audit_notes", "updated_at"))
     else:
         _move(order, Action.AUDIT_PASS, actor=None, at=now)
-        _pay(order, actor=None, now=now)
+        _pay(order, actor=None, now=now, also_fields=also_fields)
     audit_record(actor=None, action="order.audit_auto", obj=order, region=_region_of(order), detail={"flags": [f["code"] for f in flags]})
 
 
-def _pay(order: Order, *, actor, now: datetime) -> None:
+def _pay(order: Order, *, actor, now: datetime, also_fields: tuple[str, ...] = ()) -> None:
     order_payment_split(order=order, actor=actor)
     order.paid_at = now
     row_update(
         order,
         fields=(
+            *also_fields,
             "status",
             "audit_flags",
             "audit_notes",

@@ -27,6 +27,8 @@ def order_payment_split(*, order, actor=None) -> tuple[int, int]:
                 # The order and its provider, already loaded: the ledger need not read them again.
                 provider=order.provider,
                 order=order,
+                # Inside the audit's transaction: an error here aborts the whole payment anyway.
+                savepoint=False,
             )
         )
         # The ledger never pays more than the price; a bug there must not create negative co-payments.

@@ -10,7 +10,7 @@ import json
 from collections import defaultdict
 from datetime import date, timedelta
 
-from django.db import IntegrityError, connection, transaction
+from django.db import connection, transaction
 from django.db.models import Case, IntegerField, Q, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -485,83 +485,86 @@ PROGRAMMES_NOT_DRAFT = PreparedQuery(
 )
 
 
-@transaction.atomic
-def vouchers_spend(*, elder, order_ref: str, category: str, amount_fen: int, actor, provider=None, order=None) -> int:
+def vouchers_spend(
+    *, elder, order_ref: str, category: str, amount_fen: int, actor, provider=None, order=None, savepoint: bool = True
+) -> int:
     """Pay up to `amount_fen` of an order from the elder's vouchers; returns the fen covered (0 if none).
 
     Oldest grant first, only programmes covering `category`. Idempotent per `order_ref`: a second call
     returns what the first covered. The provider is the order's (homecare `order:<pk>`), or `provider`.
     `order`: the home-care order behind `order_ref`, when the caller has already read it.
+    `savepoint=False`: for a caller inside a transaction that any error here aborts anyway (the order's
+    payment): two statements fewer on every paid check-out.
     """
     order_ref = (order_ref or "").strip()
     if not order_ref or len(order_ref) > 64:
         raise DomainError(_("An order reference is required."), field="order_ref")
     if not isinstance(amount_fen, int) or isinstance(amount_fen, bool) or amount_fen < 0:
         raise DomainError(_("The amount must be a whole number of fen, not negative."), field="amount_fen")
-    existing = SPEND_BY_REF.first(order_ref=order_ref)
-    if existing is not None:
-        return _repeat(existing, elder)
-    if order is None:
-        order = _order_for(order_ref)
-    if provider is None:
-        provider = order.provider if order is not None else None
-    if provider is None:
-        raise DomainError(_("No provider for this order."), field="order_ref")
-    # The provider row is the mutex for its months: settlement takes it too.
-    PROVIDER_LOCKED.first(provider_id=provider.pk)
-    try:
-        with transaction.atomic():
-            spend = row_insert(
-                Spend(
-                    order_ref=order_ref,
-                    elder=elder,
-                    provider=provider,
-                    category=category,
-                    asked_fen=amount_fen,
-                    covered_fen=0,
-                    actor=_user(actor),
-                )
-            )
-    except IntegrityError:
-        # A concurrent call with the same reference committed first.
-        return _repeat(Spend.objects.get(order_ref=order_ref), elder)
-    programme_ids = [p.pk for p in PROGRAMMES_NOT_DRAFT.fetch() if p.covers(category)]
-    covered = 0
-    if amount_fen and programme_ids:
-        candidates = Account.objects.filter(kind=AccountKind.VOUCHER, elder=elder, programme_id__in=programme_ids, balance__gt=0)
-        lots = sorted(lock_accounts(Account, candidates.values_list("pk", flat=True)).values(), key=lambda a: (a.period, a.pk))
-        lots = [lot for lot in lots if lot.balance > 0]
-        payables = {}
-        for programme_id in {lot.programme_id for lot in lots}:
-            payables[programme_id] = _provider_account(AccountKind.PROVIDER, programme_id, provider.pk).pk
-        locked = lock_accounts(Account, payables.values())
-        period = booking_period(provider.pk)
-        remaining = amount_fen
-        for lot in lots:
-            if remaining == 0:
-                break
-            take = min(lot.balance, remaining)
-            post(
-                entry_model=Entry,
-                debit=locked[payables[lot.programme_id]],
-                credit=lot,
-                amount=take,
-                source=EntrySource.ORDER,
-                period=period,
+    with transaction.atomic(savepoint=savepoint):
+        if order is None:
+            order = _order_for(order_ref)
+        if provider is None:
+            provider = order.provider if order is not None else None
+        if provider is None:
+            existing = SPEND_BY_REF.first(order_ref=order_ref)
+            if existing is not None:
+                return _repeat(existing, elder)
+            raise DomainError(_("No provider for this order."), field="order_ref")
+        # The provider row is the mutex for its months (settlement takes it too) and for its orders' spends:
+        # a second call for the same reference waits here, then finds the first one's spend.
+        PROVIDER_LOCKED.first(provider_id=provider.pk)
+        existing = SPEND_BY_REF.first(order_ref=order_ref)
+        if existing is not None:
+            return _repeat(existing, elder)
+        spend = row_insert(
+            Spend(
                 order_ref=order_ref,
+                elder=elder,
+                provider=provider,
                 category=category,
+                asked_fen=amount_fen,
+                covered_fen=0,
                 actor=_user(actor),
-                reason=f"{category} {order_ref}",
             )
-            remaining -= take
-        covered = amount_fen - remaining
-    if covered:
-        Spend.objects.filter(pk=spend.pk).update(covered_fen=covered)
-    _flag_spend(elder=elder, order_ref=order_ref, order=order, covered=covered)
-    audit_record(
-        actor=actor, action="subsidy.spend", obj=spend, detail={"order_ref": order_ref, "asked_fen": amount_fen, "covered_fen": covered}
-    )
-    return covered
+        )
+        programme_ids = [p.pk for p in PROGRAMMES_NOT_DRAFT.fetch() if p.covers(category)]
+        covered = 0
+        if amount_fen and programme_ids:
+            candidates = Account.objects.filter(kind=AccountKind.VOUCHER, elder=elder, programme_id__in=programme_ids, balance__gt=0)
+            lots = sorted(lock_accounts(Account, candidates.values_list("pk", flat=True)).values(), key=lambda a: (a.period, a.pk))
+            lots = [lot for lot in lots if lot.balance > 0]
+            payables = {}
+            for programme_id in {lot.programme_id for lot in lots}:
+                payables[programme_id] = _provider_account(AccountKind.PROVIDER, programme_id, provider.pk).pk
+            locked = lock_accounts(Account, payables.values())
+            period = booking_period(provider.pk)
+            remaining = amount_fen
+            for lot in lots:
+                if remaining == 0:
+                    break
+                take = min(lot.balance, remaining)
+                post(
+                    entry_model=Entry,
+                    debit=locked[payables[lot.programme_id]],
+                    credit=lot,
+                    amount=take,
+                    source=EntrySource.ORDER,
+                    period=period,
+                    order_ref=order_ref,
+                    category=category,
+                    actor=_user(actor),
+                    reason=f"{category} {order_ref}",
+                )
+                remaining -= take
+            covered = amount_fen - remaining
+        if covered:
+            Spend.objects.filter(pk=spend.pk).update(covered_fen=covered)
+        _flag_spend(elder=elder, order_ref=order_ref, order=order, covered=covered)
+        audit_record(
+            actor=actor, action="subsidy.spend", obj=spend, detail={"order_ref": order_ref, "asked_fen": amount_fen, "covered_fen": covered}
+        )
+        return covered
 
 
 def _user(actor):
