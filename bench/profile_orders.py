@@ -29,6 +29,17 @@ sys.path.insert(0, str(ROOT / "bench"))
 STEPS = ("create", "assign", "check_in", "task", "check_out", "rate")
 
 
+def database_backend_cpu() -> float | None:
+    """CPU seconds of this process's PostgreSQL backend so far (None on SQLite)."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return None
+    connection.ensure_connection()
+    fields = Path(f"/proc/{connection.connection.info.backend_pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--orders", type=int, default=150, help="lifecycles measured (after 30 to warm up)")
@@ -136,6 +147,7 @@ def main() -> None:
         lifecycle(n)
         healthz()
     spent.clear()
+    backend = database_backend_cpu()
     for n in range(30, 30 + args.orders):
         if profiler is not None and args.profile == "all":
             profiler.enable()
@@ -153,6 +165,10 @@ def main() -> None:
     lifecycle_times = [t for name in STEPS for t in spent[name]]
     ratio = mean_ms(lifecycle_times) / mean_ms(spent["healthz"])
     print(f"lifecycle  {mean_ms(lifecycle_times):6.2f} ms per request = {ratio:.2f}x /healthz, in-process (no server share)")
+    if backend is not None:
+        # The database server's own CPU for the same requests (lifecycles and /healthz together).
+        requests = len(lifecycle_times) + len(spent["healthz"])
+        print(f"PostgreSQL backend: {(database_backend_cpu() - backend) / requests * 1000:.2f} ms CPU per request, all measured requests")
     if profiler is not None:
         pstats.Stats(profiler).sort_stats(args.sort).print_stats(args.top)
         if args.dump:

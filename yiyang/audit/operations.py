@@ -20,5 +20,6 @@ def audit_record(
         purpose=purpose,
         detail=detail or {},
     )
-    # Every write of the platform writes one of these: the INSERT is compiled once (core.prepared).
-    return row_insert(event)
+    # Every write of the platform writes one of these: the INSERT is compiled once (core.prepared), and
+    # inside writes_batched() it travels with the transaction's next statement (its key is set then).
+    return row_insert(event, batchable=True)

@@ -30,6 +30,8 @@ from django.db.models.signals import post_save, pre_save
 from django.db.models.sql import InsertQuery, UpdateQuery
 from django.utils import timezone
 
+from yiyang.core.write_batch import queued
+
 INT_MARKER_BASE = 1_900_000_000
 DATETIME_MARKER_BASE = datetime(1901, 2, 3, tzinfo=UTC)
 SQL_INT_RANGE = range(-(2**63), 2**63)
@@ -225,8 +227,12 @@ def _save_does_more(model: type[Model], *, inserting: bool) -> bool:
     return not (inserting and getattr(model, "insert_is_plain_save", False))
 
 
-def row_insert(obj: Model, *, using: str = DEFAULT_DB_ALIAS) -> Model:
-    """`obj.save()` for a new row of a hot-path model; falls back to save() whenever save() would do more."""
+def row_insert(obj: Model, *, using: str = DEFAULT_DB_ALIAS, batchable: bool = False) -> Model:
+    """`obj.save()` for a new row of a hot-path model; falls back to save() whenever save() would do more.
+
+    `batchable`: inside `core.write_batch.writes_batched()`, the row may travel with the transaction's
+    next statement; its key is set then (the caller does not need it before).
+    """
     model = type(obj)
     connection = connections[using]
     if _save_does_more(model, inserting=True) or not connection.features.can_return_columns_from_insert or obj.pk is not None:
@@ -243,13 +249,16 @@ def row_insert(obj: Model, *, using: str = DEFAULT_DB_ALIAS) -> Model:
         obj.save(using=using)
         return obj
     params = _prepared_values(fields, kinds, values, connection)
+    obj._state.adding = False
+    obj._state.db = using
+    key_column = returning[0].attname if len(returning) == 1 else None
+    if batchable and key_column and queued(connection, sql, params, model=model, returns=lambda key: setattr(obj, key_column, key)):
+        return obj
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         row = cursor.fetchone()
     for field, value in zip(returning, row, strict=True):
         setattr(obj, field.attname, value)
-    obj._state.adding = False
-    obj._state.db = using
     return obj
 
 
@@ -320,8 +329,12 @@ def _compile_insert(model: type[Model], using: str) -> tuple[str, tuple, tuple, 
     return sql, fields, _kinds(fields), plain_reads, returning
 
 
-def row_update(obj: Model, *, fields: tuple[str, ...], using: str = DEFAULT_DB_ALIAS) -> None:
-    """`obj.save(update_fields=fields)` for a hot-path model (its `auto_now` fields are set as save() sets them)."""
+def row_update(obj: Model, *, fields: tuple[str, ...], using: str = DEFAULT_DB_ALIAS, batchable: bool = False) -> None:
+    """`obj.save(update_fields=fields)` for a hot-path model (its `auto_now` fields are set as save() sets them).
+
+    `batchable`: inside `core.write_batch.writes_batched()`, the update may travel with the transaction's
+    next statement (a missing row is then reported there).
+    """
     model = type(obj)
     connection = connections[using]
     if _save_does_more(model, inserting=False):
@@ -343,6 +356,8 @@ def row_update(obj: Model, *, fields: tuple[str, ...], using: str = DEFAULT_DB_A
     sql, targets, kinds = entry
     params = _prepared_values(targets, kinds, values, connection)
     params.append(model._meta.pk.get_db_prep_value(obj.pk, connection))
+    if batchable and queued(connection, sql, params, model=model, row=(model, obj.pk)):
+        return
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         if cursor.rowcount == 0:

@@ -17,6 +17,7 @@ from yiyang.audit.operations import audit_record
 from yiyang.core.errors import DomainError, StateConflict
 from yiyang.core.prepared import row_insert, row_update
 from yiyang.core.text import free_text
+from yiyang.core.write_batch import writes_batched
 from yiyang.homecare import calendar_cn
 from yiyang.homecare.models import (
     Caregiver,
@@ -90,7 +91,8 @@ def _move(order: Order, action: str, *, actor, reason: str = "", device_time: da
             at=at or timezone.now(),
             device_time=device_time,
             reason=reason[:500],
-        )
+        ),
+        batchable=True,
     )
 
 
@@ -202,7 +204,7 @@ def order_create(
     note = free_text(note, field="note", max_length=500)
     offering = _offering_for(elder=elder, item=item, provider=provider)
     try:
-        with transaction.atomic():
+        with transaction.atomic(), writes_batched():
             order = row_insert(
                 Order(
                     provider=offering.provider,
@@ -221,8 +223,9 @@ def order_create(
             )
             row_insert(
                 OrderTransition(
-                    order=order, action="create", from_status="", to_status=order.status, actor_id=actor_id, at=now, reason=note[:500]
-                )
+                    order_id=order.pk, action="create", from_status="", to_status=order.status, actor_id=actor_id, at=now, reason=note[:500]
+                ),
+                batchable=True,
             )
             audit_record(
                 actor=actor,
@@ -258,17 +261,17 @@ def _same_request(existing: Order, *, elder, item) -> Order:
 
 
 def order_accept(*, order: OrderRef, actor, viewer=None) -> Order:
-    with transaction.atomic():
+    with transaction.atomic(), writes_batched():
         order = _locked(order, viewer)
         _move(order, Action.ACCEPT, actor=actor)
-        row_update(order, fields=("status", "updated_at"))
+        row_update(order, batchable=True, fields=("status", "updated_at"))
         audit_record(actor=actor, action="order.accept", obj=order, region=_region_of(order))
     return order
 
 
 def order_assign(*, order: OrderRef, caregiver: Caregiver, actor, reason: str = "", viewer=None) -> Order:
     """Give the order to a caregiver. Two assignments of one caregiver to overlapping windows: one wins."""
-    with transaction.atomic():
+    with transaction.atomic(), writes_batched():
         # The caregiver's row is the lock that serialises their assignments; the overlap check below
         # then sees every assignment committed before ours.
         caregiver = CAREGIVER_LOCKED.first(caregiver_id=caregiver.pk)
@@ -318,7 +321,7 @@ def order_assign(*, order: OrderRef, caregiver: Caregiver, actor, reason: str = 
         else:
             _move(order, Action.ASSIGN, actor=actor, reason=reason or caregiver.name)
         order.overdue_at = None
-        row_update(order, fields=("caregiver", "status", "overdue_at", "updated_at"))
+        row_update(order, batchable=True, fields=("caregiver", "status", "overdue_at", "updated_at"))
         audit_record(
             actor=actor,
             action="order.assign",
@@ -351,12 +354,12 @@ def orders_flag_overdue(*, now: datetime | None = None) -> int:
     flagged = 0
     candidates = Order.objects.filter(status__in=OPEN_FOR_DISPATCH, overdue_at__isnull=True).filter(_overdue_q(now, limit))
     for order_id in candidates.values_list("pk", flat=True)[:1000]:
-        with transaction.atomic():
+        with transaction.atomic(), writes_batched():
             order = _locked(Order(pk=order_id))
             if order.status not in OPEN_FOR_DISPATCH or order.overdue_at is not None:
                 continue
             order.overdue_at = now
-            row_update(order, fields=("overdue_at", "updated_at"))
+            row_update(order, batchable=True, fields=("overdue_at", "updated_at"))
             audit_record(actor=None, action="order.overdue", obj=order, region=_region_of(order))
             flagged += 1
     return flagged
@@ -433,19 +436,21 @@ def _arrive(order: Order, action: str, *, actor, lat, lng, device_time: datetime
     order.checkin_lat, order.checkin_lng, order.checkin_distance_m = point[0], point[1], distance
     _move(order, action, actor=actor, device_time=device_time, at=now, reason=reason)
     row_update(
-        order, fields=("status", "checkin_at", "checkin_received_at", "checkin_lat", "checkin_lng", "checkin_distance_m", "updated_at")
+        order,
+        batchable=True,
+        fields=("status", "checkin_at", "checkin_received_at", "checkin_lat", "checkin_lng", "checkin_distance_m", "updated_at"),
     )
     audit_record(actor=actor, action=f"order.{action}", obj=order, region=_region_of(order), detail={"distance_m": distance})
 
 
 def order_start_travel(*, order: OrderRef, actor, device_time: datetime | None = None, viewer=None) -> Order:
     now = timezone.now()
-    with transaction.atomic():
+    with transaction.atomic(), writes_batched():
         order = _locked(order, viewer)
         _require_assigned(order, actor)
         device_time = _device_time(device_time, now)
         _move(order, Action.START_TRAVEL, actor=actor, device_time=device_time, at=now)
-        row_update(order, fields=("status", "updated_at"))
+        row_update(order, batchable=True, fields=("status", "updated_at"))
         audit_record(actor=actor, action="order.start_travel", obj=order, region=_region_of(order))
     return order
 
@@ -453,7 +458,7 @@ def order_start_travel(*, order: OrderRef, actor, device_time: datetime | None =
 def order_check_in(*, order: OrderRef, actor, lat, lng, device_time: datetime | None = None, viewer=None) -> Order:
     """Arrival at the elder's home. Beyond the hard limit it is refused with the distance; nearer it is recorded."""
     now = timezone.now()
-    with transaction.atomic():
+    with transaction.atomic(), writes_batched():
         order = _locked(order, viewer)
         _arrive(order, Action.CHECK_IN, actor=actor, lat=lat, lng=lng, device_time=device_time, now=now)
     return order
@@ -470,7 +475,7 @@ def order_task_record(
     viewer=None,
 ) -> TaskOutcome:
     now = timezone.now()
-    with transaction.atomic():
+    with transaction.atomic(), writes_batched():
         order = _locked(order, viewer)
         _require_assigned(order, actor)
         _check(order, Action.COMPLETE_TASK)
@@ -491,12 +496,12 @@ def order_task_record(
         values = {"outcome": outcome, "note": (note or "")[:255], "device_time": device_time, "received_at": now}
         record = TASK_OUTCOME.first(order_id=order.pk, task_code=task_code)
         if record is None:
-            record = row_insert(TaskOutcome(order=order, task_code=task_code, **values))
+            record = row_insert(TaskOutcome(order=order, task_code=task_code, **values), batchable=True)
         else:
             for key, value in values.items():
                 setattr(record, key, value)
             record.order = order
-            row_update(record, fields=(*values, "updated_at"))
+            row_update(record, batchable=True, fields=(*values, "updated_at"))
         audit_record(actor=actor, action="order.task", obj=order, region=_region_of(order), detail={"task": task_code, "outcome": outcome})
     return record
 
@@ -506,7 +511,7 @@ def order_check_out(
 ) -> Order:
     """End of the visit; refused while a required task has no outcome. The automatic audit follows at once."""
     now = timezone.now()
-    with transaction.atomic():
+    with transaction.atomic(), writes_batched():
         order = _locked(order, viewer)
         _require_assigned(order, actor)
         _check(order, Action.CHECK_OUT)
@@ -542,7 +547,7 @@ CHECKOUT_FIELDS = ("checkout_at", "checkout_received_at", "checkout_lat", "check
 def order_not_home(*, order: OrderRef, actor, lat, lng, device_time: datetime | None = None, note: str = "", viewer=None) -> Order:
     """The caregiver came and nobody opened: a distinct ending, with where and when they were."""
     now = timezone.now()
-    with transaction.atomic():
+    with transaction.atomic(), writes_batched():
         order = _locked(order, viewer)
         _arrive(order, Action.NOT_HOME, actor=actor, lat=lat, lng=lng, device_time=device_time, now=now, reason=note)
     return order
@@ -624,7 +629,7 @@ def _audit_automatically(order: Order, *, now: datetime, also_fields: tuple[str,
     order.audit_flags, order.audit_notes = flags, notes
     if flags:
         _move(order, Action.AUDIT_FLAG, actor=None, at=now, reason="; ".join(f["code"] for f in flags))
-        row_update(order, fields=(*also_fields, "status", "audit_flags", "audit_notes", "updated_at"))
+        row_update(order, batchable=True, fields=(*also_fields, "status", "audit_flags", "audit_notes", "updated_at"))
     else:
         _move(order, Action.AUDIT_PASS, actor=None, at=now)
         _pay(order, actor=None, now=now, also_fields=also_fields)
@@ -636,6 +641,7 @@ def _pay(order: Order, *, actor, now: datetime, also_fields: tuple[str, ...] = (
     order.paid_at = now
     row_update(
         order,
+        batchable=True,
         fields=(
             *also_fields,
             "status",
@@ -674,7 +680,7 @@ def order_audit_decide(*, order: OrderRef, actor, approve: bool, comment: str = 
     if len(comment) > 500:
         raise DomainError(_("The comment may be at most 500 characters."), field="comment", code="comment_too_long")
     now = timezone.now()
-    with transaction.atomic():
+    with transaction.atomic(), writes_batched():
         order = _locked(order, viewer)
         action = Action.APPROVE if approve else Action.REJECT
         _move(order, action, actor=actor, at=now, reason=comment)
@@ -682,7 +688,7 @@ def order_audit_decide(*, order: OrderRef, actor, approve: bool, comment: str = 
         if approve:
             _pay(order, actor=actor, now=now)
         else:
-            row_update(order, fields=("status", "audited_by", "audited_at", "audit_comment", "updated_at"))
+            row_update(order, batchable=True, fields=("status", "audited_by", "audited_at", "audit_comment", "updated_at"))
         audit_record(actor=actor, action=f"order.{action}", obj=order, region=_region_of(order), detail={"comment": comment})
     return order
 
@@ -693,12 +699,14 @@ def order_payment_reverse(*, order: OrderRef, actor, comment: str, viewer=None) 
     if not comment:
         raise DomainError(_("Say why the payment is reversed."), field="comment", code="comment_required")
     now = timezone.now()
-    with transaction.atomic():
+    with transaction.atomic(), writes_batched():
         order = _locked(order, viewer)
         _move(order, Action.REVERSE, actor=actor, at=now, reason=comment)
         order_payment_refund(order=order, actor=actor)
         order.audited_by, order.audited_at, order.audit_comment = actor, now, comment[:500]
-        row_update(order, fields=("status", "subsidy_fen", "copay_fen", "audited_by", "audited_at", "audit_comment", "updated_at"))
+        row_update(
+            order, batchable=True, fields=("status", "subsidy_fen", "copay_fen", "audited_by", "audited_at", "audit_comment", "updated_at")
+        )
         audit_record(actor=actor, action="order.reverse", obj=order, region=_region_of(order), detail={"comment": comment})
     return order
 
@@ -712,11 +720,11 @@ def order_cancel(*, order: OrderRef, actor, reason: str, viewer=None) -> Order:
         raise DomainError(_("Give a reason for the cancellation."), field="reason", code="reason_required")
     if len(reason) > 255:
         raise DomainError(_("The reason may be at most 255 characters."), field="reason", code="reason_too_long")
-    with transaction.atomic():
+    with transaction.atomic(), writes_batched():
         order = _locked(order, viewer)
         _move(order, Action.CANCEL, actor=actor, reason=reason)
         order.cancel_reason = reason
-        row_update(order, fields=("status", "cancel_reason", "updated_at"))
+        row_update(order, batchable=True, fields=("status", "cancel_reason", "updated_at"))
         audit_record(actor=actor, action="order.cancel", obj=order, region=_region_of(order), detail={"reason": reason})
     return order
 
@@ -729,7 +737,7 @@ def order_rate(*, order: OrderRef, actor, score: int, comment: str = "", viewer=
     if len(comment) > 500:
         raise DomainError(_("The comment may be at most 500 characters."), field="comment", code="comment_too_long")
     now = timezone.now()
-    with transaction.atomic():
+    with transaction.atomic(), writes_batched():
         order = _locked(order, viewer)
         _check(order, Action.RATE)
         if RATING_OF.first(order_id=order.pk) is not None:
@@ -740,7 +748,7 @@ def order_rate(*, order: OrderRef, actor, score: int, comment: str = "", viewer=
                 extra={"status": order.status},
             )
         low = score <= settings.YIYANG_LOW_RATING
-        rating = row_insert(Rating(order=order, score=score, comment=comment, rated_by=actor, follow_up_open=low))
+        rating = row_insert(Rating(order=order, score=score, comment=comment, rated_by=actor, follow_up_open=low), batchable=True)
         audit_record(actor=actor, action="order.rate", obj=order, region=_region_of(order), detail={"score": score, "follow_up": low})
         # A visit held only for lack of confirmation passes once the elder has rated it.
         if order.status == OrderStatus.FLAGGED and [f["code"] for f in order.audit_flags] == ["unconfirmed"]:
@@ -755,7 +763,7 @@ def follow_up_close(*, rating: Rating, actor, note: str) -> Rating:
     note = free_text(note, field="note", max_length=2000)
     if not note:
         raise DomainError(_("Say what was done about the low rating."), field="note", code="note_required")
-    with transaction.atomic():
+    with transaction.atomic(), writes_batched():
         rating = Rating.objects.select_for_update().select_related("order__elder__residence_region").get(pk=rating.pk)
         if not rating.follow_up_open:
             raise StateConflict(_("This follow-up is already closed."), code="follow_up_closed")
@@ -763,7 +771,9 @@ def follow_up_close(*, rating: Rating, actor, note: str) -> Rating:
         rating.follow_up_note = note[:500]
         rating.follow_up_closed_at = timezone.now()
         rating.follow_up_closed_by = actor
-        row_update(rating, fields=("follow_up_open", "follow_up_note", "follow_up_closed_at", "follow_up_closed_by", "updated_at"))
+        row_update(
+            rating, batchable=True, fields=("follow_up_open", "follow_up_note", "follow_up_closed_at", "follow_up_closed_by", "updated_at")
+        )
         audit_record(actor=actor, action="order.follow_up_close", obj=rating.order, region=rating.order.elder.residence_region)
     return rating
 
