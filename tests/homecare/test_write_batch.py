@@ -83,7 +83,7 @@ def test_an_error_before_the_end_sends_nothing(postgres, personas, elder, offeri
     assert not OrderTransition.objects.filter(order=order, action="note").exists()
 
 
-def test_a_batch_belongs_inside_a_transaction(transactional_db):
+def test_a_batch_belongs_inside_a_transaction(restore_regions, transactional_db):
     if connection.vendor != "postgresql":
         pytest.skip("writes are batched on PostgreSQL")
     with pytest.raises(RuntimeError), writes_batched():
