@@ -239,3 +239,43 @@ def test_prepared_values_skip_only_the_preparation_that_would_change_nothing():
                 assert prepared._prepared_values([field], [kind], [value], connection) == [expected], (model.__name__, field.name, value)
                 checked += 1
     assert checked > 150
+
+
+@pytest.mark.django_db
+def test_instances_are_built_as_django_builds_them(personas, elder, offerings, caregiver):
+    from django.db.models.signals import post_init
+
+    order = serve(place(elder, offerings["clean-home"].item, personas["operator"]), caregiver, dispatcher=personas["dispatcher"])
+
+    def fields_of(o) -> dict:
+        return {k: v for k, v in o.__dict__.items() if k != "_state"}
+
+    def related(o) -> tuple:
+        return (o.elder.name, o.elder.residence_region.path, o.item.code, o.item.category.code, o.provider.name, o.caregiver.name)
+
+    with transaction.atomic():
+        built = order_locked(order.pk)
+    by_django = (
+        orders_visible_to(personas["admin"])
+        .select_related("elder__residence_region", "item__category", "provider", "caregiver")
+        .get(pk=order.pk)
+    )
+    assert not built._state.adding and built._state.db == "default"
+    assert {k: v for k, v in fields_of(built).items() if k in fields_of(by_django)} == {
+        k: v for k, v in fields_of(by_django).items() if k in fields_of(built)
+    }
+    assert related(built) == related(by_django)
+
+    # Someone watching construction: Django's own path, so that the receiver runs.
+    seen = []
+
+    def watch(sender, instance, **kwargs):
+        seen.append(instance)
+
+    post_init.connect(watch, sender=Order)
+    try:
+        with transaction.atomic():
+            again = order_locked(order.pk)
+    finally:
+        post_init.disconnect(watch, sender=Order)
+    assert seen == [again]

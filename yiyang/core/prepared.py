@@ -25,8 +25,11 @@ from typing import Any
 from django.core.exceptions import EmptyResultSet, ImproperlyConfigured
 from django.db import DEFAULT_DB_ALIAS, connections, models
 from django.db.models import Field, Model, Q, QuerySet
+from django.db.models.base import ModelState
+from django.db.models.fields.related_descriptors import ForeignKeyDeferredAttribute
 from django.db.models.query import DEFAULT_FETCH_MODE, get_related_populators
-from django.db.models.signals import post_save, pre_save
+from django.db.models.query_utils import DeferredAttribute
+from django.db.models.signals import post_init, post_save, pre_init, pre_save
 from django.db.models.sql import InsertQuery, UpdateQuery
 from django.utils import timezone
 
@@ -135,12 +138,66 @@ class PreparedQuery:
                 for converter in convs:
                     value = converter(value, expr, connection)
                 row[pos] = value
-        obj = compiled.model.from_db(alias, compiled.init_list, row[compiled.model_slice], fetch_mode=DEFAULT_FETCH_MODE)
+        obj = _from_db(compiled.model, alias, compiled.init_list, row[compiled.model_slice])
         for populator in compiled.populators:
-            populator.populate(row, obj)
+            _populate(populator, row, obj, alias)
         for name, pos in compiled.annotations:
             setattr(obj, name, row[pos])
         return obj
+
+
+# Building instances -----------------------------------------------------------------------------------
+# An order read builds seven instances (the order, its elder and her region, item, category, provider,
+# caregiver). Model.__init__ walks every field through setattr for each; for a model whose fields are
+# plain Django attributes and whose construction nobody watches (pre_init / post_init receivers), the
+# result is the same as filling the instance's __dict__ with the loaded values, which is what this does.
+
+
+def _plain_attributes(model: type[Model]) -> bool:
+    if model.__init__ is not Model.__init__ or model.from_db.__func__ is not Model.from_db.__func__:
+        return False
+    for field in model._meta.concrete_fields:
+        descriptor = model.__dict__.get(field.attname)
+        if type(descriptor) not in (DeferredAttribute, ForeignKeyDeferredAttribute):
+            return False
+    return True
+
+
+_PLAIN_MODELS: dict[type[Model], bool] = {}
+
+
+def _from_db(model: type[Model], alias: str, attnames, values) -> Model:
+    plain = _PLAIN_MODELS.get(model)
+    if plain is None:
+        plain = _PLAIN_MODELS[model] = _plain_attributes(model)
+    if not plain or pre_init.has_listeners(model) or post_init.has_listeners(model):
+        return model.from_db(alias, attnames, values, fetch_mode=DEFAULT_FETCH_MODE)
+    obj = model.__new__(model)
+    state = ModelState()
+    state.adding = False
+    state.db = alias
+    state.fetch_mode = DEFAULT_FETCH_MODE
+    attributes = obj.__dict__
+    attributes["_state"] = state
+    attributes.update(zip(attnames, values, strict=True))
+    return obj
+
+
+def _populate(populator, row, from_obj: Model, alias: str) -> None:
+    """Django's RelatedPopulator.populate(), building the related instance with _from_db."""
+    if populator.fetch_mode.track_peers:
+        populator.populate(row, from_obj)
+        return
+    data = populator.reorder_for_init(row) if populator.reorder_for_init else row[populator.cols_start : populator.cols_end]
+    if data[populator.pk_idx] is None:
+        obj = None
+    else:
+        obj = _from_db(populator.model_cls, alias, populator.init_list, data)
+        for related in populator.related_populators:
+            _populate(related, row, obj, alias)
+    populator.local_setter(from_obj, obj)
+    if obj is not None:
+        populator.remote_setter(obj, from_obj)
 
 
 def _shape(values: dict) -> tuple:
