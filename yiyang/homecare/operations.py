@@ -37,7 +37,6 @@ from yiyang.homecare.queries import (
     CAREGIVER_CLASH,
     CAREGIVER_LOCKED,
     ORDER_BY_IDEMPOTENCY_KEY,
-    RATING_OF,
     TASK_OUTCOME,
     TASK_OUTCOMES,
     VISITS_OVERLAPPING,
@@ -113,6 +112,14 @@ def _locked(order: OrderRef, viewer=None) -> Order:
             raise Order.DoesNotExist
         raise Http404
     return locked
+
+
+def _rating_of(order: Order) -> Rating | None:
+    # The locked read brings the rating along; an order read otherwise loads it here.
+    try:
+        return order.rating
+    except Rating.DoesNotExist:
+        return None
 
 
 def _region_of(order: Order):
@@ -532,12 +539,14 @@ def order_check_out(
         order.checkout_lat, order.checkout_lng = point
         order.checkout_distance_m = _distance_from_home(order, point)
         order.elder_confirmed = bool(elder_confirmed)
+        # The audit's reads first: then the check-out's writes and the audit's leave together (core.write_batch).
+        findings = audit_findings(order)
         _move(order, Action.CHECK_OUT, actor=actor, device_time=device_time, at=now)
         audit_record(
             actor=actor, action="order.check_out", obj=order, region=_region_of(order), detail={"distance_m": order.checkout_distance_m}
         )
         # The audit follows in the same transaction and writes the order once, with the check-out's fields.
-        _audit_automatically(order, now=now, also_fields=CHECKOUT_FIELDS)
+        _audit_automatically(order, now=now, also_fields=CHECKOUT_FIELDS, findings=findings)
     return order
 
 
@@ -601,7 +610,7 @@ def audit_findings(order: Order) -> tuple[list[dict], list[dict]]:
                     "message": _("The caregiver's visits overlap: orders %(ids)s.") % {"ids": ", ".join(f"#{i}" for i in overlapping)},
                 }
             )
-    if not order.elder_confirmed and RATING_OF.first(order_id=order.pk) is None:
+    if not order.elder_confirmed and _rating_of(order) is None:
         flags.append({"code": "unconfirmed", "message": _("Neither a confirmation by the elder nor a rating.")})
     late = timedelta(minutes=settings.YIYANG_AUDIT_LATE_SYNC_MINUTES)
     for which, device, received in (
@@ -623,9 +632,10 @@ def audit_findings(order: Order) -> tuple[list[dict], list[dict]]:
     return flags, notes
 
 
-def _audit_automatically(order: Order, *, now: datetime, also_fields: tuple[str, ...] = ()) -> None:
-    """Audit a finished visit; `also_fields`: the order's fields changed before, written with the audit's."""
-    flags, notes = audit_findings(order)
+def _audit_automatically(order: Order, *, now: datetime, also_fields: tuple[str, ...] = (), findings=None) -> None:
+    """Audit a finished visit; `also_fields`: the order's fields changed before, written with the audit's;
+    `findings`: audit_findings(order), when the caller has them already."""
+    flags, notes = findings if findings is not None else audit_findings(order)
     order.audit_flags, order.audit_notes = flags, notes
     if flags:
         _move(order, Action.AUDIT_FLAG, actor=None, at=now, reason="; ".join(f["code"] for f in flags))
@@ -740,7 +750,7 @@ def order_rate(*, order: OrderRef, actor, score: int, comment: str = "", viewer=
     with transaction.atomic(), writes_batched():
         order = _locked(order, viewer)
         _check(order, Action.RATE)
-        if RATING_OF.first(order_id=order.pk) is not None:
+        if _rating_of(order) is not None:
             raise StateConflict(
                 _("Order #%(id)s has already been rated.") % {"id": order.pk},
                 field="score",

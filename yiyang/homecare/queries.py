@@ -124,8 +124,9 @@ def _order_locked_rows(*, order_id, may_view, everything, role, **scope_parts) -
     rows = Order.objects.all()
     if not everything:
         rows = rows.filter(_orders_visible_q(role, scope_from_prepared(**scope_parts), by_prefix=True))
-    # of=("self",): lock the order row only, not the joined elder/item rows.
-    return rows.select_for_update(of=("self",)).select_related(*ORDER_RELATED).defer(*ORDER_LOCKED_DEFERS).filter(pk=order_id)
+    # of=("self",): lock the order row only, not the joined elder/item rows. The rating comes along
+    # (one-to-one): rating and the audit ask whether there is one.
+    return rows.select_for_update(of=("self",)).select_related(*ORDER_RELATED, "rating").defer(*ORDER_LOCKED_DEFERS).filter(pk=order_id)
 
 
 ORDER_LOCKED = PreparedQuery(_order_locked_rows, name="order_locked")
@@ -156,12 +157,6 @@ def _task_outcomes(*, order_id):
     from yiyang.homecare.models import TaskOutcome
 
     return TaskOutcome.objects.filter(order_id=order_id).order_by()
-
-
-def _rating_of(*, order_id):
-    from yiyang.homecare.models import Rating
-
-    return Rating.objects.filter(order_id=order_id).order_by()
 
 
 def _caregiver_locked(*, caregiver_id):
@@ -209,7 +204,6 @@ ITEM_BY_CODE = PreparedQuery(_item_by_code, name="item_by_code")
 ORDER_BY_IDEMPOTENCY_KEY = PreparedQuery(_order_by_idempotency_key, name="order_by_idempotency_key")
 TASK_OUTCOME = PreparedQuery(_task_outcome, name="task_outcome")
 TASK_OUTCOMES = PreparedQuery(_task_outcomes, name="task_outcomes")
-RATING_OF = PreparedQuery(_rating_of, name="rating_of")
 CAREGIVER_LOCKED = PreparedQuery(_caregiver_locked, name="caregiver_locked")
 CAREGIVER_OF_ORDERS_PROVIDER = PreparedQuery(_caregiver_of_orders_provider, name="caregiver_of_orders_provider")
 CAREGIVER_CLASH = PreparedQuery(_caregiver_clash, name="caregiver_clash")
