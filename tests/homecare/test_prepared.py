@@ -16,7 +16,7 @@ from yiyang.homecare.queries import (
     CHEAPEST_OFFERING,
     ITEM_BY_CODE,
     ORDER_LOCKED,
-    TASK_OUTCOME,
+    TASK_OUTCOMES,
     VISITS_OVERLAPPING,
     order_locked,
     orders_visible_to,
@@ -52,7 +52,7 @@ def test_bound_sql_is_what_the_orm_compiles_for_the_same_values(elder, offerings
     cases = [
         (ITEM_BY_CODE, {}, {"code": "clean-home"}),
         (ITEM_BY_CODE, {}, {"code": "50%_off\\"}),
-        (TASK_OUTCOME, {}, {"order_id": 7, "task_code": "sweep"}),
+        (TASK_OUTCOMES, {}, {"order_id": 7}),
         (CAREGIVER_CLASH, {}, {"caregiver_id": caregiver.pk, "order_id": 3, "start": now, "end": now + timezone.timedelta(hours=1)}),
         (VISITS_OVERLAPPING, {}, {"caregiver_id": 5, "order_id": 9, "checkin_at": now, "checkout_at": now}),
         (CHEAPEST_OFFERING, {}, {"item_id": 4, "prefixes": ("330000/", "330000/331100/", "330000/331100/331102/")}),
@@ -279,3 +279,35 @@ def test_instances_are_built_as_django_builds_them(personas, elder, offerings, c
     finally:
         post_init.disconnect(watch, sender=Order)
     assert seen == [again]
+
+
+@pytest.mark.django_db
+def test_an_upsert_inserts_then_updates_the_same_row(personas, elder, offerings):
+    from django.db.models.signals import post_save
+
+    from yiyang.core.prepared import row_upsert
+
+    order = place(elder, offerings["clean-home"].item, personas["operator"])
+
+    def outcome(value: str) -> TaskOutcome:
+        return TaskOutcome(order=order, task_code="sweep", outcome=value, device_time=timezone.now(), received_at=timezone.now())
+
+    first = row_upsert(outcome("done"), unique=("order", "task_code"), update=("outcome", "received_at", "updated_at"))
+    stored = TaskOutcome.objects.get(pk=first.pk)
+    second = row_upsert(outcome("refused"), unique=("order", "task_code"), update=("outcome", "received_at", "updated_at"))
+    assert second.pk == first.pk and TaskOutcome.objects.filter(order=order).count() == 1
+    again = TaskOutcome.objects.get(pk=first.pk)
+    assert again.outcome == "refused" and again.created_at == stored.created_at and again.updated_at >= stored.updated_at
+
+    # A receiver of post_save: save() itself, after a read, so that it runs.
+    seen = []
+
+    def watch(sender, instance, **kwargs):
+        seen.append(instance.outcome)
+
+    post_save.connect(watch, sender=TaskOutcome)
+    try:
+        third = row_upsert(outcome("not_done"), unique=("order", "task_code"), update=("outcome", "received_at", "updated_at"))
+    finally:
+        post_save.disconnect(watch, sender=TaskOutcome)
+    assert third.pk == first.pk and seen == ["not_done"] and TaskOutcome.objects.get(pk=first.pk).outcome == "not_done"

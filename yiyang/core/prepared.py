@@ -26,6 +26,7 @@ from django.core.exceptions import EmptyResultSet, ImproperlyConfigured
 from django.db import DEFAULT_DB_ALIAS, connections, models
 from django.db.models import Field, Model, Q, QuerySet
 from django.db.models.base import ModelState
+from django.db.models.constants import OnConflict
 from django.db.models.fields.related_descriptors import ForeignKeyDeferredAttribute
 from django.db.models.query import DEFAULT_FETCH_MODE, get_related_populators
 from django.db.models.query_utils import DeferredAttribute
@@ -290,21 +291,34 @@ def row_insert(obj: Model, *, using: str = DEFAULT_DB_ALIAS, batchable: bool = F
     `batchable`: inside `core.write_batch.writes_batched()`, the row may travel with the transaction's
     next statement; its key is set then (the caller does not need it before).
     """
+    return _insert(obj, using=using, batchable=batchable, upsert=None)
+
+
+def row_upsert(
+    obj: Model, *, unique: tuple[str, ...], update: tuple[str, ...], using: str = DEFAULT_DB_ALIAS, batchable: bool = False
+) -> Model:
+    """Insert `obj`, or, when a row with the same `unique` fields exists, update that row's `update` fields:
+    one statement (INSERT … ON CONFLICT … DO UPDATE) for "read it, then update or insert". The caller holds
+    the lock that serialises such writes. The key is the stored row's; `created_at` and the like on `obj`
+    are its own, not the stored row's. Falls back to a read and save() whenever save() would do more.
+    """
+    return _insert(obj, using=using, batchable=batchable, upsert=(unique, update))
+
+
+def _insert(obj: Model, *, using: str, batchable: bool, upsert: tuple | None) -> Model:
     model = type(obj)
     connection = connections[using]
     if _save_does_more(model, inserting=True) or not connection.features.can_return_columns_from_insert or obj.pk is not None:
-        obj.save(using=using)
-        return obj
-    key = (using, model)
+        return _save(obj, using, upsert)
+    key = (using, model, upsert)
     entry = _INSERTS.get(key)
     if entry is None:
-        entry = _INSERTS[key] = _compile_insert(model, using)
+        entry = _INSERTS[key] = _compile_insert(model, using, upsert)
     sql, fields, kinds, plain_reads, returning = entry
     # A field whose pre_save() is Field's own just reads the attribute; auto_now and the like run theirs.
     values = [getattr(obj, f.attname) if plain else f.pre_save(obj, add=True) for f, plain in zip(fields, plain_reads, strict=True)]
     if any(type(v) not in _PLAIN_TYPES and hasattr(v, "resolve_expression") for v in values):
-        obj.save(using=using)
-        return obj
+        return _save(obj, using, upsert)
     params = _prepared_values(fields, kinds, values, connection)
     obj._state.adding = False
     obj._state.db = using
@@ -316,6 +330,22 @@ def row_insert(obj: Model, *, using: str = DEFAULT_DB_ALIAS, batchable: bool = F
         row = cursor.fetchone()
     for field, value in zip(returning, row, strict=True):
         setattr(obj, field.attname, value)
+    return obj
+
+
+def _save(obj: Model, using: str, upsert: tuple | None) -> Model:
+    if upsert is not None:
+        unique, update = upsert
+        model = type(obj)
+        lookup = {model._meta.get_field(name).attname: getattr(obj, model._meta.get_field(name).attname) for name in unique}
+        stored = model._default_manager.using(using).filter(**lookup).first()
+        if stored is not None:
+            for name in update:
+                setattr(stored, model._meta.get_field(name).attname, getattr(obj, model._meta.get_field(name).attname))
+            stored.save(update_fields=update, using=using)
+            obj.pk, obj._state.adding, obj._state.db = stored.pk, False, using
+            return obj
+    obj.save(using=using)
     return obj
 
 
@@ -371,13 +401,22 @@ def _kinds(fields) -> tuple[type | None, ...]:
     return tuple(datetime if type(f) is models.DateTimeField else _passed_as_is(f) for f in fields)
 
 
-def _compile_insert(model: type[Model], using: str) -> tuple[str, tuple, tuple, tuple[bool, ...], tuple]:
+def _compile_insert(model: type[Model], using: str, upsert: tuple | None) -> tuple[str, tuple, tuple, tuple[bool, ...], tuple]:
     # The statement does not depend on the values (rows with an expression never come here): it is
     # compiled for a blank row, so that the row being inserted goes through pre_save() once, like every later one.
     meta = model._meta
     fields = tuple(f for f in meta.local_concrete_fields if not f.generated and f is not meta.auto_field)
     returning = tuple(meta.db_returning_fields)
-    query = InsertQuery(model)
+    if upsert is None:
+        query = InsertQuery(model)
+    else:
+        unique, update = upsert
+        query = InsertQuery(
+            model,
+            on_conflict=OnConflict.UPDATE,
+            unique_fields=[meta.get_field(name) for name in unique],
+            update_fields=[meta.get_field(name) for name in update],
+        )
     query.insert_values(fields, [model()])
     compiler = query.get_compiler(using=using)
     compiler.returning_fields = returning

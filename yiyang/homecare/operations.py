@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 
 from yiyang.audit.operations import audit_record
 from yiyang.core.errors import DomainError, StateConflict
-from yiyang.core.prepared import row_insert, row_update
+from yiyang.core.prepared import row_insert, row_update, row_upsert
 from yiyang.core.text import free_text
 from yiyang.core.write_batch import writes_batched
 from yiyang.homecare import calendar_cn
@@ -37,7 +37,6 @@ from yiyang.homecare.queries import (
     CAREGIVER_CLASH,
     CAREGIVER_LOCKED,
     ORDER_BY_IDEMPOTENCY_KEY,
-    TASK_OUTCOME,
     TASK_OUTCOMES,
     VISITS_OVERLAPPING,
     cheapest_offering_covering,
@@ -276,15 +275,23 @@ def order_accept(*, order: OrderRef, actor, viewer=None) -> Order:
     return order
 
 
-def order_assign(*, order: OrderRef, caregiver: Caregiver, actor, reason: str = "", viewer=None) -> Order:
-    """Give the order to a caregiver. Two assignments of one caregiver to overlapping windows: one wins."""
+def order_assign(*, order: OrderRef, caregiver: Caregiver | int, actor, reason: str = "", viewer=None) -> Order:
+    """Give the order to a caregiver. Two assignments of one caregiver to overlapping windows: one wins.
+
+    `caregiver` as an id (the API's): one that does not exist or works for another provider is refused on
+    `caregiver_id` alike, after the order's own scope check (a 404 outside it).
+    """
+    named_by_id = isinstance(caregiver, int)
     with transaction.atomic(), writes_batched():
         # The caregiver's row is the lock that serialises their assignments; the overlap check below
         # then sees every assignment committed before ours.
-        caregiver = CAREGIVER_LOCKED.first(caregiver_id=caregiver.pk)
-        if caregiver is None:
+        locked = CAREGIVER_LOCKED.first(caregiver_id=caregiver if named_by_id else caregiver.pk)
+        if locked is None and not named_by_id:
             raise Caregiver.DoesNotExist
         order = _locked(order, viewer)
+        if named_by_id and (locked is None or locked.provider_id != order.provider_id):
+            raise DomainError(_("This caregiver does not work for the order's provider."), field="caregiver_id", code="unknown_caregiver")
+        caregiver = locked
         _check(order, Action.ASSIGN)
         if caregiver.provider_id != order.provider_id:
             raise DomainError(
@@ -498,17 +505,15 @@ def order_task_record(
                 _("Choose one of: %(choices)s.") % {"choices": ", ".join(TaskOutcome.Outcome.values)}, field="outcome", code="outcome"
             )
         device_time = _device_time(device_time, now)
-        # The order's row lock serialises the tasks of one order: a plain read, then update or insert
-        # (update_or_create would add two savepoints and a second read).
+        # The order's row lock serialises the tasks of one order: one upsert on (order, task), which
+        # travels with the audit row (core.write_batch); update_or_create would add savepoints and a read.
         values = {"outcome": outcome, "note": (note or "")[:255], "device_time": device_time, "received_at": now}
-        record = TASK_OUTCOME.first(order_id=order.pk, task_code=task_code)
-        if record is None:
-            record = row_insert(TaskOutcome(order=order, task_code=task_code, **values), batchable=True)
-        else:
-            for key, value in values.items():
-                setattr(record, key, value)
-            record.order = order
-            row_update(record, batchable=True, fields=(*values, "updated_at"))
+        record = row_upsert(
+            TaskOutcome(order=order, task_code=task_code, **values),
+            unique=("order", "task_code"),
+            update=(*values, "updated_at"),
+            batchable=True,
+        )
         audit_record(actor=actor, action="order.task", obj=order, region=_region_of(order), detail={"task": task_code, "outcome": outcome})
     return record
 

@@ -147,12 +147,6 @@ def _order_by_idempotency_key(*, requested_by_id, key):
     return Order.objects.filter(requested_by_id=requested_by_id, idempotency_key=key).exclude(idempotency_key=RawSQL("''", ())).order_by()
 
 
-def _task_outcome(*, order_id, task_code):
-    from yiyang.homecare.models import TaskOutcome
-
-    return TaskOutcome.objects.filter(order_id=order_id, task_code=task_code).order_by()
-
-
 def _task_outcomes(*, order_id):
     from yiyang.homecare.models import TaskOutcome
 
@@ -163,13 +157,6 @@ def _caregiver_locked(*, caregiver_id):
     from yiyang.homecare.models import Caregiver
 
     return Caregiver.objects.select_for_update().filter(pk=caregiver_id).order_by()
-
-
-def _caregiver_of_orders_provider(*, caregiver_id, order_id):
-    from yiyang.homecare.models import Caregiver, Order
-
-    provider = Subquery(Order.objects.filter(pk=order_id).values("provider_id")[:1])
-    return Caregiver.objects.filter(pk=caregiver_id, provider_id=provider).order_by()
 
 
 def _caregiver_clash(*, caregiver_id, order_id, start, end):
@@ -202,10 +189,8 @@ def _visits_overlapping(*, caregiver_id, order_id, checkin_at, checkout_at):
 # The order lifecycle's other reads, each compiled once (core.prepared).
 ITEM_BY_CODE = PreparedQuery(_item_by_code, name="item_by_code")
 ORDER_BY_IDEMPOTENCY_KEY = PreparedQuery(_order_by_idempotency_key, name="order_by_idempotency_key")
-TASK_OUTCOME = PreparedQuery(_task_outcome, name="task_outcome")
 TASK_OUTCOMES = PreparedQuery(_task_outcomes, name="task_outcomes")
 CAREGIVER_LOCKED = PreparedQuery(_caregiver_locked, name="caregiver_locked")
-CAREGIVER_OF_ORDERS_PROVIDER = PreparedQuery(_caregiver_of_orders_provider, name="caregiver_of_orders_provider")
 CAREGIVER_CLASH = PreparedQuery(_caregiver_clash, name="caregiver_clash")
 VISITS_OVERLAPPING = PreparedQuery(_visits_overlapping, name="visits_overlapping")
 
