@@ -34,6 +34,7 @@ from django.db.models.signals import post_init, post_save, pre_init, pre_save
 from django.db.models.sql import InsertQuery, UpdateQuery
 from django.utils import timezone
 
+from yiyang.core.hot_cursor import hot_cursor
 from yiyang.core.write_batch import queued
 
 INT_MARKER_BASE = 1_900_000_000
@@ -82,9 +83,9 @@ class PreparedQuery:
         if compiled.empty:
             return []
         connection = connections[alias]
-        with connection.cursor() as cursor:
-            cursor.execute(compiled.sql, _bind(compiled.params, values, connection))
-            rows = cursor.fetchall()
+        cursor = hot_cursor(connection)
+        cursor.execute(compiled.sql, _bind(compiled.params, values, connection))
+        rows = cursor.fetchall()
         return [self._instance(compiled, row, alias, connection) for row in rows]
 
     def first(self, *, fixed: dict | None = None, **values) -> Model | None:
@@ -325,9 +326,9 @@ def _insert(obj: Model, *, using: str, batchable: bool, upsert: tuple | None) ->
     key_column = returning[0].attname if len(returning) == 1 else None
     if batchable and key_column and queued(connection, sql, params, model=model, returns=lambda key: setattr(obj, key_column, key)):
         return obj
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        row = cursor.fetchone()
+    cursor = hot_cursor(connection)
+    cursor.execute(sql, params)
+    row = cursor.fetchone()
     for field, value in zip(returning, row, strict=True):
         setattr(obj, field.attname, value)
     return obj
@@ -454,7 +455,7 @@ def row_update(obj: Model, *, fields: tuple[str, ...], using: str = DEFAULT_DB_A
     params.append(model._meta.pk.get_db_prep_value(obj.pk, connection))
     if batchable and queued(connection, sql, params, model=model, row=(model, obj.pk)):
         return
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        if cursor.rowcount == 0:
-            raise model.NotUpdated("Save with update_fields did not affect any rows.")
+    cursor = hot_cursor(connection)
+    cursor.execute(sql, params)
+    if cursor.rowcount == 0:
+        raise model.NotUpdated("Save with update_fields did not affect any rows.")

@@ -24,6 +24,8 @@ from typing import Any
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.models import Model
 
+from yiyang.core.hot_cursor import hot_cursor
+
 
 @dataclass
 class _Write:
@@ -81,20 +83,20 @@ def flush(connection) -> None:
         return
     writes = list(queue)
     queue.clear()  # before executing: the statement below passes through _send_queue_first too
-    with connection.cursor() as cursor:
-        if len(writes) == 1:
-            (write,) = writes
-            cursor.execute(write.sql, write.params)
-            _finish(write, cursor.fetchone()[0] if write.returns else cursor.rowcount)
-            return
-        # Only Django's compiled statements and the CTEs' own names go into the SQL; values stay parameters.
-        parts, params, results = [], [], []
-        for n, write in enumerate(writes):
-            parts.append(f"w{n} AS ({write.sql})" if write.returns else f"w{n} AS ({write.sql} RETURNING 1)")
-            params.extend(write.params)
-            results.append(f"(SELECT * FROM w{n})" if write.returns else f"(SELECT count(*) FROM w{n})")  # noqa: S608
-        cursor.execute(f"WITH {', '.join(parts)} SELECT {', '.join(results)}", params)  # noqa: S608
-        row = cursor.fetchone()
+    cursor = hot_cursor(connection)
+    if len(writes) == 1:
+        (write,) = writes
+        cursor.execute(write.sql, write.params)
+        _finish(write, cursor.fetchone()[0] if write.returns else cursor.rowcount)
+        return
+    # Only Django's compiled statements and the CTEs' own names go into the SQL; values stay parameters.
+    parts, params, results = [], [], []
+    for n, write in enumerate(writes):
+        parts.append(f"w{n} AS ({write.sql})" if write.returns else f"w{n} AS ({write.sql} RETURNING 1)")
+        params.extend(write.params)
+        results.append(f"(SELECT * FROM w{n})" if write.returns else f"(SELECT count(*) FROM w{n})")  # noqa: S608
+    cursor.execute(f"WITH {', '.join(parts)} SELECT {', '.join(results)}", params)  # noqa: S608
+    row = cursor.fetchone()
     for write, value in zip(writes, row, strict=True):
         _finish(write, value)
 

@@ -15,10 +15,12 @@ import time
 
 from django.db.backends.postgresql import base
 
+from yiyang.core.hot_cursor import HotCursorMixin
+
 HEALTH_CHECK_AFTER = 5.0  # seconds without use
 
 
-class DatabaseWrapper(base.DatabaseWrapper):
+class DatabaseWrapper(HotCursorMixin, base.DatabaseWrapper):
     _used_at = float("-inf")
 
     def close_if_health_check_failed(self):
@@ -31,6 +33,9 @@ class DatabaseWrapper(base.DatabaseWrapper):
         cursor = super()._cursor(name)
         self._used_at = time.monotonic()
         return cursor
+
+    def note_use(self) -> None:
+        self._used_at = time.monotonic()
 
     def close(self):
         super().close()

@@ -22,6 +22,8 @@ import time
 
 from django.db.backends.sqlite3 import base
 
+from yiyang.core.hot_cursor import HotCursorMixin
+
 _PROCESS_LOCKS: dict[str, threading.Lock] = {}
 _PROCESS_LOCKS_GUARD = threading.Lock()
 # Between tries for another process's turn: short, as a write transaction lasts about a millisecond.
@@ -51,7 +53,7 @@ class CursorWrapper(base.SQLiteCursorWrapper):
         return super().convert_query(query, param_names=param_names)
 
 
-class DatabaseWrapper(base.DatabaseWrapper):
+class DatabaseWrapper(HotCursorMixin, base.DatabaseWrapper):
     _turn_thread_lock: threading.Lock | None = None
     _turn_fd: int | None = None
     _turn_file_locked = False
