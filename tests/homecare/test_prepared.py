@@ -228,7 +228,7 @@ def test_prepared_values_skip_only_the_preparation_that_would_change_nothing():
     checked = 0
     for model in (OrderTransition, AuditEvent, TaskOutcome, Order, Rating, Spend):
         fields = [f for f in model._meta.local_concrete_fields if not f.generated]
-        for field, kind in zip(fields, prepared._kinds(fields), strict=True):
+        for field, kind in zip(fields, prepared._kinds(fields, connection), strict=True):
             if kind is None:
                 continue  # Django's own preparation, always
             for value in samples:
@@ -236,9 +236,11 @@ def test_prepared_values_skip_only_the_preparation_that_would_change_nothing():
                     expected = field.get_db_prep_save(value, connection=connection)
                 except Exception:  # noqa: BLE001
                     continue  # not a value this field takes
-                assert prepared._prepared_values([field], [kind], [value], connection) == [expected], (model.__name__, field.name, value)
+                (got,) = prepared._prepared_values([field], [kind], [value], connection)
+                # The same value of the same type: on PostgreSQL the type picks the prepared statement's signature.
+                assert got == expected and type(got) is type(expected), (model.__name__, field.name, value, got, expected)
                 checked += 1
-    assert checked > 150
+    assert checked > 60
 
 
 @pytest.mark.django_db

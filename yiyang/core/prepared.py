@@ -24,6 +24,7 @@ from typing import Any
 
 from django.core.exceptions import EmptyResultSet, ImproperlyConfigured
 from django.db import DEFAULT_DB_ALIAS, connections, models
+from django.db.backends.base.operations import BaseDatabaseOperations
 from django.db.models import Field, Model, Q, QuerySet
 from django.db.models.base import ModelState
 from django.db.models.constants import OnConflict
@@ -398,8 +399,18 @@ def _prepared_values(fields, kinds, values, connection) -> list:
     return params
 
 
-def _kinds(fields) -> tuple[type | None, ...]:
-    return tuple(datetime if type(f) is models.DateTimeField else _passed_as_is(f) for f in fields)
+def _kinds(fields, connection) -> tuple[type | None, ...]:
+    # PostgreSQL's backend wraps integers in the column's own type (psycopg's Int4, Int8 ...), so that a
+    # prepared statement keeps one signature: there, integers take Django's path.
+    wraps_ints = type(connection.ops).adapt_integerfield_value is not BaseDatabaseOperations.adapt_integerfield_value
+
+    def kind(field):
+        if type(field) is models.DateTimeField:
+            return datetime
+        passed = _passed_as_is(field)
+        return None if passed is int and wraps_ints else passed
+
+    return tuple(kind(f) for f in fields)
 
 
 def _compile_insert(model: type[Model], using: str, upsert: tuple | None) -> tuple[str, tuple, tuple, tuple[bool, ...], tuple]:
@@ -423,7 +434,7 @@ def _compile_insert(model: type[Model], using: str, upsert: tuple | None) -> tup
     compiler.returning_fields = returning
     ((sql, _params),) = compiler.as_sql()
     plain_reads = tuple(type(f).pre_save is Field.pre_save for f in fields)
-    return sql, fields, _kinds(fields), plain_reads, returning
+    return sql, fields, _kinds(fields, connections[using]), plain_reads, returning
 
 
 def row_update(obj: Model, *, fields: tuple[str, ...], using: str = DEFAULT_DB_ALIAS, batchable: bool = False) -> None:
@@ -449,7 +460,7 @@ def row_update(obj: Model, *, fields: tuple[str, ...], using: str = DEFAULT_DB_A
         query.add_update_fields([(f, None, v) for f, v in zip(targets, values, strict=True)])
         query.add_q(Q(pk=obj.pk))
         sql, _params = query.get_compiler(using=using).as_sql()
-        entry = _UPDATES[key] = (sql, tuple(targets), _kinds(targets))
+        entry = _UPDATES[key] = (sql, tuple(targets), _kinds(targets, connection))
     sql, targets, kinds = entry
     params = _prepared_values(targets, kinds, values, connection)
     params.append(model._meta.pk.get_db_prep_value(obj.pk, connection))

@@ -752,16 +752,29 @@ def order_rate(*, order: OrderRef, actor, score: int, comment: str = "", viewer=
     if len(comment) > 500:
         raise DomainError(_("The comment may be at most 500 characters."), field="comment", code="comment_too_long")
     now = timezone.now()
+    order_id = order if isinstance(order, int) else order.pk
+    try:
+        return _rate(order_id, actor=actor, score=score, comment=comment, viewer=viewer, now=now)
+    except IntegrityError:
+        # Two ratings at once: the locked read sees the order as it is once the lock is ours, but the
+        # rating it joins as it was when the read began, so the unique key refuses the second one here.
+        if not Rating.objects.filter(order_id=order_id).exists():
+            raise
+        raise _already_rated(order_id, status=Order.objects.filter(pk=order_id).values_list("status", flat=True).first()) from None
+
+
+def _already_rated(order_id: int, *, status) -> StateConflict:
+    return StateConflict(
+        _("Order #%(id)s has already been rated.") % {"id": order_id}, field="score", code="already_rated", extra={"status": status}
+    )
+
+
+def _rate(order_id: int, *, actor, score: int, comment: str, viewer, now) -> Rating:
     with transaction.atomic(), writes_batched():
-        order = _locked(order, viewer)
+        order = _locked(order_id, viewer)
         _check(order, Action.RATE)
         if _rating_of(order) is not None:
-            raise StateConflict(
-                _("Order #%(id)s has already been rated.") % {"id": order.pk},
-                field="score",
-                code="already_rated",
-                extra={"status": order.status},
-            )
+            raise _already_rated(order.pk, status=order.status)
         low = score <= settings.YIYANG_LOW_RATING
         rating = row_insert(Rating(order=order, score=score, comment=comment, rated_by=actor, follow_up_open=low), batchable=True)
         audit_record(actor=actor, action="order.rate", obj=order, region=_region_of(order), detail={"score": score, "follow_up": low})
