@@ -31,13 +31,13 @@ STEPS = ("create", "assign", "check_in", "task", "check_out", "rate")
 
 def database_backend_cpu() -> float | None:
     """CPU seconds of this process's PostgreSQL backend so far (None on SQLite)."""
+    import bench_orders
     from django.db import connection
 
     if connection.vendor != "postgresql":
         return None
     connection.ensure_connection()
-    fields = Path(f"/proc/{connection.connection.info.backend_pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return bench_orders._cpu_seconds(connection.connection.info.backend_pid)
 
 
 def main() -> None:

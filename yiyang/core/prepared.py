@@ -464,7 +464,8 @@ def row_update(obj: Model, *, fields: tuple[str, ...], using: str = DEFAULT_DB_A
     sql, targets, kinds = entry
     params = _prepared_values(targets, kinds, values, connection)
     params.append(model._meta.pk.get_db_prep_value(obj.pk, connection))
-    if batchable and queued(connection, sql, params, model=model, row=(model, obj.pk)):
+    # The row by its table: a proxy model's update of the same row is the same row.
+    if batchable and queued(connection, sql, params, model=model, row=(model._meta.db_table, obj.pk)):
         return
     cursor = hot_cursor(connection)
     cursor.execute(sql, params)

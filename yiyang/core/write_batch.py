@@ -34,7 +34,7 @@ class _Write:
     model: type[Model]
     # An insert: receives the new row's key. None for an update, whose row count is checked.
     returns: Callable[[Any], None] | None
-    row: tuple | None = None  # an update's (model, pk)
+    row: tuple | None = None  # an update's (table, pk)
 
 
 def _queue(connection) -> list[_Write] | None:

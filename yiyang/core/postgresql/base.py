@@ -31,7 +31,7 @@ class DatabaseWrapper(HotCursorMixin, base.DatabaseWrapper):
 
     def _cursor(self, name=None):
         cursor = super()._cursor(name)
-        self._used_at = time.monotonic()
+        self.note_use()
         return cursor
 
     def note_use(self) -> None:
