@@ -122,3 +122,40 @@ def test_a_refused_check_in_shows_the_distance(phone, personas, elder, offerings
     error.filter(has_text="10.0").wait_for()
     order.refresh_from_db()
     assert order.status == "assigned"
+
+
+def test_a_phone_set_to_english_gets_the_pages_language_in_refusals(phone, live_server, personas, elder, offerings, caregiver):
+    """Many phones here report an English browser language their users never chose: the page is Chinese,
+    and so must be the API's refusal it shows."""
+    start = timezone.localtime() + timezone.timedelta(minutes=15)
+    order, _ = ops.order_create(
+        elder=elder,
+        item=offerings["comfort-chat"].item,
+        window_start=start,
+        window_end=start + timezone.timedelta(hours=1),
+        actor=personas["operator"],
+    )
+    ops.order_assign(order=order, caregiver=caregiver, actor=personas["dispatcher"])
+    english = phone.browser.new_context(
+        viewport={"width": 360, "height": 740},
+        locale="en-US",
+        base_url=live_server.url,
+        bypass_csp=True,
+        geolocation={"latitude": HOME[0] + 0.09, "longitude": HOME[1]},  # about 10 km north
+        permissions=["geolocation"],
+    )
+    try:
+        page = english.new_page()
+        page.goto("/login/")
+        page.fill("#id_username", personas["caregiver"].username)
+        page.fill("#id_password", PASSWORD)
+        page.click("form button[type=submit].primary")
+        page.goto("/homecare/visits/")
+        assert page.locator("html").get_attribute("lang") == "zh-hans"
+        card = page.locator(f'.visit[data-order="{order.pk}"]')
+        card.locator('[data-action="check-in"]').click()
+        error = card.locator('[data-role="error"]')
+        error.filter(has_text="公里").wait_for()
+        assert "km from" not in error.inner_text()
+    finally:
+        english.close()

@@ -75,7 +75,9 @@
     fetch(item.url, {
       method: "POST",
       credentials: "same-origin",
-      headers: { "Content-Type": "application/json", "X-CSRFToken": csrf },
+      // The page's language, not the phone's: the API answers in Accept-Language, and many phones here
+      // report an English browser language their users never chose.
+      headers: { "Content-Type": "application/json", "X-CSRFToken": csrf, "Accept-Language": document.documentElement.lang || "zh-hans" },
       body: JSON.stringify(item.body),
     }).then(function (response) {
       return response.json().catch(function () { return {}; }).then(function (data) {
