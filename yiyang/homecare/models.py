@@ -209,8 +209,10 @@ class Order(TimeStampedModel):
     date and location (check-in / check-out coordinates), start and end time.
     """
 
-    provider = models.ForeignKey(Provider, on_delete=models.PROTECT, related_name="orders")
-    elder = models.ForeignKey("people.Elder", on_delete=models.PROTECT, related_name="orders")
+    # No index of their own for provider, elder and caregiver: the indexes below begin with each, and every
+    # index is one more entry to write on each of an order's half-dozen changes of status.
+    provider = models.ForeignKey(Provider, on_delete=models.PROTECT, related_name="orders", db_index=False)
+    elder = models.ForeignKey("people.Elder", on_delete=models.PROTECT, related_name="orders", db_index=False)
     item = models.ForeignKey(ServiceItem, on_delete=models.PROTECT, related_name="orders")
     status = models.CharField(_("status"), max_length=16, choices=OrderStatus.choices, default=OrderStatus.REQUESTED)
     window_start = models.DateTimeField(_("window start"))
@@ -221,7 +223,7 @@ class Order(TimeStampedModel):
     idempotency_key = models.CharField(max_length=128, blank=True)
     recurrence = models.ForeignKey(Recurrence, null=True, blank=True, on_delete=models.SET_NULL, related_name="orders")
     service_date = models.DateField(_("service date"))
-    caregiver = models.ForeignKey(Caregiver, null=True, blank=True, on_delete=models.PROTECT, related_name="orders")
+    caregiver = models.ForeignKey(Caregiver, null=True, blank=True, on_delete=models.PROTECT, related_name="orders", db_index=False)
     price_fen = models.PositiveIntegerField(_("price (fen)"))
     subsidy_fen = models.PositiveIntegerField(_("paid by subsidy (fen)"), default=0)
     copay_fen = models.PositiveIntegerField(_("co-payment (fen)"), default=0)
@@ -308,7 +310,8 @@ class TaskOutcome(TimeStampedModel):
         NOT_DONE = "not_done", _("Not done")
         REFUSED = "refused", _("Refused by the elder")
 
-    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="task_outcomes")
+    # Indexed by the unique (order, task_code) below.
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="task_outcomes", db_index=False)
     task_code = models.CharField(max_length=48)
     outcome = models.CharField(max_length=16, choices=Outcome.choices)
     note = models.CharField(max_length=255, blank=True)
