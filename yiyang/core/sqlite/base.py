@@ -23,6 +23,7 @@ import time
 from django.db.backends.sqlite3 import base
 
 from yiyang.core.hot_cursor import HotCursorMixin
+from yiyang.core.sqlite.operations import DatabaseOperations
 
 _PROCESS_LOCKS: dict[str, threading.Lock] = {}
 _PROCESS_LOCKS_GUARD = threading.Lock()
@@ -54,6 +55,7 @@ class CursorWrapper(base.SQLiteCursorWrapper):
 
 
 class DatabaseWrapper(HotCursorMixin, base.DatabaseWrapper):
+    ops_class = DatabaseOperations
     _turn_thread_lock: threading.Lock | None = None
     _turn_fd: int | None = None
     _turn_file_locked = False
