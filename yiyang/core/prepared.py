@@ -173,7 +173,8 @@ def _from_db(model: type[Model], alias: str, attnames, values) -> Model:
     plain = _PLAIN_MODELS.get(model)
     if plain is None:
         plain = _PLAIN_MODELS[model] = _plain_attributes(model)
-    if not plain or pre_init.has_listeners(model) or post_init.has_listeners(model):
+    # Asking each signal costs a lock-free look-up per instance; most processes have no receivers at all.
+    if not plain or ((pre_init.receivers or post_init.receivers) and (pre_init.has_listeners(model) or post_init.has_listeners(model))):
         return model.from_db(alias, attnames, values, fetch_mode=DEFAULT_FETCH_MODE)
     obj = model.__new__(model)
     state = ModelState()
