@@ -313,3 +313,44 @@ def test_an_upsert_inserts_then_updates_the_same_row(personas, elder, offerings)
     finally:
         post_save.disconnect(watch, sender=TaskOutcome)
     assert third.pk == first.pk and seen == ["not_done"] and TaskOutcome.objects.get(pk=first.pk).outcome == "not_done"
+
+
+def test_a_new_row_is_the_instance_django_builds():
+    from django.db.models.signals import post_init
+
+    from yiyang.core.prepared import new_row
+    from yiyang.subsidies.models import Spend
+
+    at = timezone.now()
+    for model, values in (
+        (
+            OrderTransition,
+            {"order_id": 7, "action": "assign", "from_status": "requested", "to_status": "assigned", "actor_id": 3, "at": at},
+        ),
+        (AuditEvent, {"actor_id": None, "action": "order.rate", "object_type": "homecare.order", "object_id": "7", "detail": {"score": 5}}),
+        (TaskOutcome, {"order_id": 7, "task_code": "sweep", "outcome": "done", "device_time": at, "received_at": at}),
+        (Spend, {"order_ref": "order:7", "elder_id": 1, "provider_id": 2, "asked_fen": 3000}),
+    ):
+        built, by_django = new_row(model, **values), model(**values)
+        assert type(built) is model and built.__dict__.keys() == by_django.__dict__.keys()
+        assert {k: v for k, v in built.__dict__.items() if k != "_state"} == {k: v for k, v in by_django.__dict__.items() if k != "_state"}
+        assert (built._state.adding, built._state.db) == (True, None)
+
+    # Defaults are made for each row, not shared between rows.
+    first, second = new_row(AuditEvent, action="a"), new_row(AuditEvent, action="b")
+    assert first.detail == {} and first.detail is not second.detail
+
+    # A related instance, an unknown name, a receiver of construction: Django's own constructor decides.
+    with pytest.raises(TypeError):
+        new_row(OrderTransition, order_id=1, no_such_field=2)
+    seen = []
+
+    def watch(sender, instance, **kwargs):
+        seen.append(instance)
+
+    post_init.connect(watch, sender=AuditEvent)
+    try:
+        watched = new_row(AuditEvent, action="c")
+    finally:
+        post_init.disconnect(watch, sender=AuditEvent)
+    assert seen == [watched]

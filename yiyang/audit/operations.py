@@ -1,5 +1,5 @@
 from yiyang.audit.models import AuditEvent
-from yiyang.core.prepared import row_insert
+from yiyang.core.prepared import new_row, row_insert
 
 
 def audit_record(
@@ -11,7 +11,8 @@ def audit_record(
         object_id = object_id or str(obj.pk)
     # Keys rather than instances: assigning a related instance goes through Django's descriptor (a tenth
     # of the cost of writing this row), and nothing reads the relations back from the row just written.
-    event = AuditEvent(
+    event = new_row(
+        AuditEvent,
         actor_id=actor.pk if getattr(actor, "is_authenticated", False) else None,
         action=action,
         object_type=object_type,

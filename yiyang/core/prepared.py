@@ -187,6 +187,35 @@ def _from_db(model: type[Model], alias: str, attnames, values) -> Model:
     return obj
 
 
+_NEW_ROW_FIELDS: dict[type[Model], tuple[tuple[tuple[str, Field], ...], frozenset[str]]] = {}
+
+
+def new_row(model: type[Model], **values) -> Model:
+    """`model(**values)` for a new row of a hot-path model, values given by attribute name (`order_id`).
+
+    Model.__init__ walks every field through its descriptor and asks the signals; for a plain model
+    (as `_from_db` decides) whose construction nobody watches, filling `__dict__` with the values and
+    each other field's default gives the same instance. Anything else (a related instance, an unknown
+    name, a receiver) goes to Model.__init__, which handles or refuses it.
+    """
+    plain = _PLAIN_MODELS.get(model)
+    if plain is None:
+        plain = _PLAIN_MODELS[model] = _plain_attributes(model)
+    known = _NEW_ROW_FIELDS.get(model)
+    if known is None:
+        stored = tuple((f.attname, f) for f in model._meta.concrete_fields if f.column is not None and not f.generated)
+        known = _NEW_ROW_FIELDS[model] = (stored, frozenset(name for name, _ in stored))
+    fields, names = known
+    if not plain or pre_init.receivers or post_init.receivers or not names.issuperset(values):
+        return model(**values)
+    obj = model.__new__(model)
+    attributes = obj.__dict__
+    attributes["_state"] = ModelState()
+    for name, field in fields:
+        attributes[name] = values[name] if name in values else field.get_default()
+    return obj
+
+
 def _populate(populator, row, from_obj: Model, alias: str) -> None:
     """Django's RelatedPopulator.populate(), building the related instance with _from_db."""
     if populator.fetch_mode.track_peers:

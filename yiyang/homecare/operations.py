@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 
 from yiyang.audit.operations import audit_record
 from yiyang.core.errors import DomainError, StateConflict
-from yiyang.core.prepared import row_insert, row_update, row_upsert
+from yiyang.core.prepared import new_row, row_insert, row_update, row_upsert
 from yiyang.core.text import free_text
 from yiyang.core.write_batch import writes_batched
 from yiyang.homecare import calendar_cn
@@ -80,7 +80,8 @@ def _move(order: Order, action: str, *, actor, reason: str = "", device_time: da
         return None
     order.status = new
     return row_insert(
-        OrderTransition(
+        new_row(
+            OrderTransition,
             order_id=order.pk,
             action=str(action),
             from_status=old,
@@ -228,8 +229,15 @@ def order_create(
                 )
             )
             row_insert(
-                OrderTransition(
-                    order_id=order.pk, action="create", from_status="", to_status=order.status, actor_id=actor_id, at=now, reason=note[:500]
+                new_row(
+                    OrderTransition,
+                    order_id=order.pk,
+                    action="create",
+                    from_status="",
+                    to_status=order.status,
+                    actor_id=actor_id,
+                    at=now,
+                    reason=note[:500],
                 ),
                 batchable=True,
             )
