@@ -335,7 +335,12 @@ def measured(cpu: ServerCpu, run) -> dict:
     before, machine_before, client_before = cpu.snapshot(), _machine_ticks(), time.process_time()
     result = run()
     result["client_cpu_s"] = time.process_time() - client_before
-    result["server_cpu_s"] = ServerCpu.spent(before, cpu.snapshot())
+    after = cpu.snapshot()
+    result["server_cpu_s"] = ServerCpu.spent(before, after)
+    database = set(after) - set(_children(cpu.server_pid))
+    result["database_cpu_s"] = ServerCpu.spent(
+        {p: c for p, c in before.items() if p in database}, {p: c for p, c in after.items() if p in database}
+    )
     machine = [after - then for after, then in zip(_machine_ticks(), machine_before, strict=True)]
     # Below ~90 %, requests wait on something other than the CPU (a lock, the database's write turn).
     result["machine_busy"] = (machine[0] - machine[1]) / machine[0] if machine[0] else None
@@ -575,6 +580,7 @@ def combine(rounds: list[dict]) -> dict:
         "p50_ms": pct(latencies, 50),
         "p99_ms": pct(latencies, 99),
         "server_cpu_ms": round(1000 * sum(r["server_cpu_s"] for r in rounds) / max(1, len(latencies)), 2),
+        "database_cpu_ms": round(1000 * sum(r["database_cpu_s"] for r in rounds) / max(1, len(latencies)), 2),
         "client_cpu_ms": round(1000 * sum(r["client_cpu_s"] for r in rounds) / max(1, len(latencies)), 2),
         "machine_busy_pct": round(100 * sum(r["machine_busy"] * r["elapsed"] for r in rounds) / elapsed, 1),
     }
@@ -588,6 +594,10 @@ def combine(rounds: list[dict]) -> dict:
         out["orders_per_s"] = round(out["orders"] / elapsed, 2)
         out["steps"] = {k: {"p50_ms": pct(v, 50), "p99_ms": pct(v, 99)} for k, v in steps.items()}
     return out
+
+
+def _of_which_database(phase: dict) -> str:
+    return f" ({phase['database_cpu_ms']:.2f} in PostgreSQL)" if phase["database_cpu_ms"] else ""
 
 
 def pg_answers() -> bool:
@@ -626,11 +636,11 @@ def main() -> None:
         )
         print(
             f"/healthz            {h['rps']:8.1f} req/s   p50 {h['p50_ms']:7.2f} ms   p99 {h['p99_ms']:7.2f} ms   "
-            f"server CPU {h['server_cpu_ms']:.2f} ms/request   client CPU {h['client_cpu_ms']:.2f} ms   machine {h['machine_busy_pct']:.0f} % busy"
+            f"server CPU {h['server_cpu_ms']:.2f} ms/request{_of_which_database(h)}   client CPU {h['client_cpu_ms']:.2f} ms   machine {h['machine_busy_pct']:.0f} % busy"
         )
         print(
             f"order lifecycle     {lc['rps']:8.1f} req/s   p50 {lc['p50_ms']:7.2f} ms   p99 {lc['p99_ms']:7.2f} ms   "
-            f"server CPU {lc['server_cpu_ms']:.2f} ms/request   client CPU {lc['client_cpu_ms']:.2f} ms   machine {lc['machine_busy_pct']:.0f} % busy   "
+            f"server CPU {lc['server_cpu_ms']:.2f} ms/request{_of_which_database(lc)}   client CPU {lc['client_cpu_ms']:.2f} ms   machine {lc['machine_busy_pct']:.0f} % busy   "
             f"{lc['orders_per_s']:.2f} orders/s ({lc['orders']} orders, {lc['flagged_and_approved']} flagged and approved)"
         )
         print(
