@@ -1,14 +1,12 @@
 """order_out builds the lifecycle's answer without validating it: it must send what validation gives."""
 
-import json
-
 import pytest
 from django.test import RequestFactory
 
 from tests.homecare.conftest import HOME
 from tests.homecare.helpers import place, serve
-from yiyang.homecare import operations as ops
 from yiyang.api import api
+from yiyang.homecare import operations as ops
 from yiyang.homecare.api import OrderOut, order_out
 from yiyang.homecare.models import Order
 

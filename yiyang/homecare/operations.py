@@ -4,6 +4,7 @@ Each operation: transaction.atomic() -> lock the rows it changes -> re-check sta
 Lock order, where several rows are locked: caregiver, then order (so concurrent assignments cannot deadlock).
 """
 
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 from django.apps import apps
@@ -37,6 +38,7 @@ from yiyang.homecare.queries import (
     CAREGIVER_CLASH,
     CAREGIVER_LOCKED,
     ORDER_BY_IDEMPOTENCY_KEY,
+    ORDER_ROW,
     TASK_OUTCOMES,
     VISITS_OVERLAPPING,
     cheapest_offering_covering,
@@ -100,18 +102,60 @@ def _move(order: Order, action: str, *, actor, reason: str = "", device_time: da
 OrderRef = Order | int
 
 
-def _locked(order: OrderRef, viewer=None) -> Order:
+@dataclass(frozen=True)
+class ReadAhead:
+    """An order read, with its scope check, before its operation's transaction began (`read_ahead`)."""
+
+    order: Order
+
+
+def read_ahead(order: OrderRef, viewer=None) -> OrderRef | ReadAhead:
+    """On SQLite, the order's joined read made before the operation takes the database's write turn.
+
+    SQLite lets one transaction write at a time, and every writer of every worker waits while one holds
+    the turn: under load the lifecycle's requests spent longer waiting for it than working
+    (bench/README-homecare.md). The joined read, its scope check and the instances it builds are half of
+    what a step does under the turn; made before it, `_locked` then re-reads only the order's own row
+    (and its rating) under the turn, and keeps the related rows from here. They are an elder, an item,
+    a provider and a caregiver, which an operation does not change and a few milliseconds do not age;
+    a caregiver who changed in between is loaded again. On PostgreSQL, whose row locks let
+    transactions overlap, and inside an open transaction, the order is read under its lock as before.
+    """
+    from django.db import connection
+
+    if connection.vendor != "sqlite" or connection.in_atomic_block:
+        return order
+    return ReadAhead(_locked(order, viewer))
+
+
+def _locked(order: OrderRef | ReadAhead, viewer=None) -> Order:
     """The order, re-read under its row lock with what the operations and the API answer need.
 
     `viewer`: the user in whose scope the order must lie (`queries.orders_visible_to`). The scope
     check and the lock are then one query, and an order outside it is a 404, as if it did not exist.
     """
+    if isinstance(order, ReadAhead):
+        return _refreshed(order.order, viewer)
     locked = order_locked(order if isinstance(order, int) else order.pk, viewer=viewer)
     if locked is None:
         if viewer is None:
             raise Order.DoesNotExist
         raise Http404
     return locked
+
+
+def _refreshed(earlier: Order, viewer) -> Order:
+    """The order's row as it is now, with the related rows of `earlier` (read ahead, in scope)."""
+    order = ORDER_ROW.first(order_id=earlier.pk)
+    if order is None:  # deleted in between: as if it had never been there
+        if viewer is None:
+            raise Order.DoesNotExist
+        raise Http404
+    for name in ("elder", "item", "provider", "caregiver"):
+        field = Order._meta.get_field(name)
+        if getattr(order, field.attname) == getattr(earlier, field.attname) and field.is_cached(earlier):
+            field.set_cached_value(order, field.get_cached_value(earlier))
+    return order
 
 
 def _rating_of(order: Order) -> Rating | None:
@@ -275,6 +319,7 @@ def _same_request(existing: Order, *, elder, item) -> Order:
 
 
 def order_accept(*, order: OrderRef, actor, viewer=None) -> Order:
+    order = read_ahead(order, viewer)
     with transaction.atomic(), writes_batched():
         order = _locked(order, viewer)
         _move(order, Action.ACCEPT, actor=actor)
@@ -290,6 +335,7 @@ def order_assign(*, order: OrderRef, caregiver: Caregiver | int, actor, reason: 
     `caregiver_id` alike, after the order's own scope check (a 404 outside it).
     """
     named_by_id = isinstance(caregiver, int)
+    order = read_ahead(order, viewer)
     with transaction.atomic(), writes_batched():
         # The caregiver's row is the lock that serialises their assignments; the overlap check below
         # then sees every assignment committed before ours.
@@ -467,6 +513,7 @@ def _arrive(order: Order, action: str, *, actor, lat, lng, device_time: datetime
 
 def order_start_travel(*, order: OrderRef, actor, device_time: datetime | None = None, viewer=None) -> Order:
     now = timezone.now()
+    order = read_ahead(order, viewer)
     with transaction.atomic(), writes_batched():
         order = _locked(order, viewer)
         _require_assigned(order, actor)
@@ -480,6 +527,7 @@ def order_start_travel(*, order: OrderRef, actor, device_time: datetime | None =
 def order_check_in(*, order: OrderRef, actor, lat, lng, device_time: datetime | None = None, viewer=None) -> Order:
     """Arrival at the elder's home. Beyond the hard limit it is refused with the distance; nearer it is recorded."""
     now = timezone.now()
+    order = read_ahead(order, viewer)
     with transaction.atomic(), writes_batched():
         order = _locked(order, viewer)
         _arrive(order, Action.CHECK_IN, actor=actor, lat=lat, lng=lng, device_time=device_time, now=now)
@@ -497,6 +545,7 @@ def order_task_record(
     viewer=None,
 ) -> TaskOutcome:
     now = timezone.now()
+    order = read_ahead(order, viewer)
     with transaction.atomic(), writes_batched():
         order = _locked(order, viewer)
         _require_assigned(order, actor)
@@ -531,6 +580,7 @@ def order_check_out(
 ) -> Order:
     """End of the visit; refused while a required task has no outcome. The automatic audit follows at once."""
     now = timezone.now()
+    order = read_ahead(order, viewer)
     with transaction.atomic(), writes_batched():
         order = _locked(order, viewer)
         _require_assigned(order, actor)
@@ -569,6 +619,7 @@ CHECKOUT_FIELDS = ("checkout_at", "checkout_received_at", "checkout_lat", "check
 def order_not_home(*, order: OrderRef, actor, lat, lng, device_time: datetime | None = None, note: str = "", viewer=None) -> Order:
     """The caregiver came and nobody opened: a distinct ending, with where and when they were."""
     now = timezone.now()
+    order = read_ahead(order, viewer)
     with transaction.atomic(), writes_batched():
         order = _locked(order, viewer)
         _arrive(order, Action.NOT_HOME, actor=actor, lat=lat, lng=lng, device_time=device_time, now=now, reason=note)
@@ -703,6 +754,7 @@ def order_audit_decide(*, order: OrderRef, actor, approve: bool, comment: str = 
     if len(comment) > 500:
         raise DomainError(_("The comment may be at most 500 characters."), field="comment", code="comment_too_long")
     now = timezone.now()
+    order = read_ahead(order, viewer)
     with transaction.atomic(), writes_batched():
         order = _locked(order, viewer)
         action = Action.APPROVE if approve else Action.REJECT
@@ -722,6 +774,7 @@ def order_payment_reverse(*, order: OrderRef, actor, comment: str, viewer=None) 
     if not comment:
         raise DomainError(_("Say why the payment is reversed."), field="comment", code="comment_required")
     now = timezone.now()
+    order = read_ahead(order, viewer)
     with transaction.atomic(), writes_batched():
         order = _locked(order, viewer)
         _move(order, Action.REVERSE, actor=actor, at=now, reason=comment)
@@ -743,6 +796,7 @@ def order_cancel(*, order: OrderRef, actor, reason: str, viewer=None) -> Order:
         raise DomainError(_("Give a reason for the cancellation."), field="reason", code="reason_required")
     if len(reason) > 255:
         raise DomainError(_("The reason may be at most 255 characters."), field="reason", code="reason_too_long")
+    order = read_ahead(order, viewer)
     with transaction.atomic(), writes_batched():
         order = _locked(order, viewer)
         _move(order, Action.CANCEL, actor=actor, reason=reason)
@@ -778,8 +832,9 @@ def _already_rated(order_id: int, *, status) -> StateConflict:
 
 
 def _rate(order_id: int, *, actor, score: int, comment: str, viewer, now) -> Rating:
+    ahead = read_ahead(order_id, viewer)
     with transaction.atomic(), writes_batched():
-        order = _locked(order_id, viewer)
+        order = _locked(ahead, viewer)
         _check(order, Action.RATE)
         if _rating_of(order) is not None:
             raise _already_rated(order.pk, status=order.status)

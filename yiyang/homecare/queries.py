@@ -195,6 +195,16 @@ CAREGIVER_CLASH = PreparedQuery(_caregiver_clash, name="caregiver_clash")
 VISITS_OVERLAPPING = PreparedQuery(_visits_overlapping, name="visits_overlapping")
 
 
+def _order_row(*, order_id) -> QuerySet:
+    from yiyang.homecare.models import Order
+
+    return Order.objects.select_related("rating").filter(pk=order_id).order_by()
+
+
+# The order's own row and its rating, without the rest of ORDER_LOCKED's joins (operations.read_ahead).
+ORDER_ROW = PreparedQuery(_order_row, name="order_row")
+
+
 def order_locked(order_id: int, *, viewer=None):
     """The order under its row lock, with its elder, item, provider and caregiver; None when it does not
     exist or lies outside the viewer's scope (the same rule as `orders_visible_to`, in the same query).
