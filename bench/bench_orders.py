@@ -343,7 +343,7 @@ def measured(cpu: ServerCpu, run) -> dict:
     )
     machine = [after - then for after, then in zip(_machine_ticks(), machine_before, strict=True)]
     # Below ~90 %, requests wait on something other than the CPU (a lock, the database's write turn).
-    result["machine_busy"] = (machine[0] - machine[1]) / machine[0] if machine[0] else None
+    result["machine_busy"] = (machine[0] - machine[1]) / machine[0] if machine[0] else 0.0
     return result
 
 

@@ -5,10 +5,11 @@ import zoneinfo
 
 import pytest
 from django.db import connection
-from django.db.backends.sqlite3.operations import DatabaseOperations as DjangoOperations
 from django.test import override_settings
 
 from yiyang.core.sqlite.operations import DatabaseOperations
+
+DjangoOperations = DatabaseOperations.__mro__[1]
 
 pytestmark = pytest.mark.skipif(connection.vendor != "sqlite", reason="the SQLite backend's own operations")
 

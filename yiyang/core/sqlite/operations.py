@@ -14,6 +14,7 @@ import datetime
 
 from django.conf import settings
 from django.core.signals import setting_changed
+from django.db.backends.sqlite3 import base as _sqlite_base  # noqa: F401  (Django's operations module needs it loaded first)
 from django.db.backends.sqlite3 import operations
 from django.dispatch import receiver
 from django.utils.dateparse import parse_datetime
