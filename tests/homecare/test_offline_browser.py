@@ -22,6 +22,40 @@ CHROMIUM = shutil.which("chromium") or ("/usr/bin/chromium" if Path("/usr/bin/ch
 pytestmark = [pytest.mark.browser]
 
 
+def phone_options(live_server, *, locale: str, at: tuple[float, float]) -> dict:
+    """A 360 px wide phone at `at`, with location allowed."""
+    return {
+        "viewport": {"width": 360, "height": 740},
+        "locale": locale,
+        "base_url": live_server.url,
+        "bypass_csp": True,
+        "geolocation": {"latitude": at[0], "longitude": at[1]},
+        "permissions": ["geolocation"],
+    }
+
+
+def assigned_visit(personas, elder, offerings, caregiver) -> Order:
+    """A visit starting in a quarter of an hour, assigned to the caregiver."""
+    start = timezone.localtime() + timezone.timedelta(minutes=15)
+    order, _ = ops.order_create(
+        elder=elder,
+        item=offerings["comfort-chat"].item,
+        window_start=start,
+        window_end=start + timezone.timedelta(hours=1),
+        actor=personas["operator"],
+    )
+    return ops.order_assign(order=order, caregiver=caregiver, actor=personas["dispatcher"])
+
+
+def open_visits(page, user) -> None:
+    """Log in as `user` and open today's visits."""
+    page.goto("/login/")
+    page.fill("#id_username", user.username)
+    page.fill("#id_password", PASSWORD)
+    page.click("form button[type=submit].primary")
+    page.goto("/homecare/visits/")
+
+
 @pytest.fixture
 def phone(restore_regions, transactional_db, live_server, monkeypatch):
     if connection.vendor != "sqlite":
@@ -33,35 +67,16 @@ def phone(restore_regions, transactional_db, live_server, monkeypatch):
 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox", "--disable-gpu"])
-        context = browser.new_context(
-            viewport={"width": 360, "height": 740},
-            locale="zh-CN",
-            base_url=live_server.url,
-            bypass_csp=True,
-            geolocation={"latitude": HOME[0], "longitude": HOME[1] + 0.0004},
-            permissions=["geolocation"],
-        )
+        context = browser.new_context(**phone_options(live_server, locale="zh-CN", at=(HOME[0], HOME[1] + 0.0004)))
         context.set_default_timeout(30_000)
         yield context
         browser.close()
 
 
 def test_check_in_and_tasks_offline_then_sync(phone, personas, elder, offerings, caregiver):
-    start = timezone.localtime() + timezone.timedelta(minutes=15)
-    order, _ = ops.order_create(
-        elder=elder,
-        item=offerings["comfort-chat"].item,
-        window_start=start,
-        window_end=start + timezone.timedelta(hours=1),
-        actor=personas["operator"],
-    )
-    ops.order_assign(order=order, caregiver=caregiver, actor=personas["dispatcher"])
+    order = assigned_visit(personas, elder, offerings, caregiver)
     page = phone.new_page()
-    page.goto("/login/")
-    page.fill("#id_username", personas["caregiver"].username)
-    page.fill("#id_password", PASSWORD)
-    page.click("form button[type=submit].primary")
-    page.goto("/homecare/visits/")
+    open_visits(page, personas["caregiver"])
     card = page.locator(f'.visit[data-order="{order.pk}"]')
     assert card.is_visible()
     # Nothing is wider than the phone.
@@ -100,22 +115,10 @@ def test_check_in_and_tasks_offline_then_sync(phone, personas, elder, offerings,
 
 
 def test_a_refused_check_in_shows_the_distance(phone, personas, elder, offerings, caregiver):
-    start = timezone.localtime() + timezone.timedelta(minutes=15)
-    order, _ = ops.order_create(
-        elder=elder,
-        item=offerings["comfort-chat"].item,
-        window_start=start,
-        window_end=start + timezone.timedelta(hours=1),
-        actor=personas["operator"],
-    )
-    ops.order_assign(order=order, caregiver=caregiver, actor=personas["dispatcher"])
+    order = assigned_visit(personas, elder, offerings, caregiver)
     phone.set_geolocation({"latitude": HOME[0] + 0.09, "longitude": HOME[1]})  # about 10 km north
     page = phone.new_page()
-    page.goto("/login/")
-    page.fill("#id_username", personas["caregiver"].username)
-    page.fill("#id_password", PASSWORD)
-    page.click("form button[type=submit].primary")
-    page.goto("/homecare/visits/")
+    open_visits(page, personas["caregiver"])
     card = page.locator(f'.visit[data-order="{order.pk}"]')
     card.locator('[data-action="check-in"]').click()
     error = card.locator('[data-role="error"]')
@@ -127,30 +130,11 @@ def test_a_refused_check_in_shows_the_distance(phone, personas, elder, offerings
 def test_a_phone_set_to_english_gets_the_pages_language_in_refusals(phone, live_server, personas, elder, offerings, caregiver):
     """Many phones here report an English browser language their users never chose: the page is Chinese,
     and so must be the API's refusal it shows."""
-    start = timezone.localtime() + timezone.timedelta(minutes=15)
-    order, _ = ops.order_create(
-        elder=elder,
-        item=offerings["comfort-chat"].item,
-        window_start=start,
-        window_end=start + timezone.timedelta(hours=1),
-        actor=personas["operator"],
-    )
-    ops.order_assign(order=order, caregiver=caregiver, actor=personas["dispatcher"])
-    english = phone.browser.new_context(
-        viewport={"width": 360, "height": 740},
-        locale="en-US",
-        base_url=live_server.url,
-        bypass_csp=True,
-        geolocation={"latitude": HOME[0] + 0.09, "longitude": HOME[1]},  # about 10 km north
-        permissions=["geolocation"],
-    )
+    order = assigned_visit(personas, elder, offerings, caregiver)
+    english = phone.browser.new_context(**phone_options(live_server, locale="en-US", at=(HOME[0] + 0.09, HOME[1])))  # about 10 km north
     try:
         page = english.new_page()
-        page.goto("/login/")
-        page.fill("#id_username", personas["caregiver"].username)
-        page.fill("#id_password", PASSWORD)
-        page.click("form button[type=submit].primary")
-        page.goto("/homecare/visits/")
+        open_visits(page, personas["caregiver"])
         assert page.locator("html").get_attribute("lang") == "zh-hans"
         card = page.locator(f'.visit[data-order="{order.pk}"]')
         card.locator('[data-action="check-in"]').click()
