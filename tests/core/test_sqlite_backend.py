@@ -1,5 +1,6 @@
 """The SQLite backend (yiyang.core.sqlite): writers take turns, and a turn always ends."""
 
+import itertools
 import os
 import threading
 
@@ -115,3 +116,37 @@ def test_statements_are_rewritten_once_and_alike(database_file):
         assert cursor.fetchone() == ("a%s",)
     db.close()
     assert sqlite_backend._qmark_style("SELECT %s, '%%'") == "SELECT ?, '%'"
+
+
+def test_the_log_is_checkpointed_every_so_many_commits_after_the_turn_is_given_back(database_file, monkeypatch):
+    monkeypatch.setattr(sqlite_backend, "CHECKPOINT_EVERY", 4)
+    monkeypatch.setitem(sqlite_backend._COMMIT_COUNTERS, os.path.abspath(database_file), itertools.count(1))
+    db = wrapper_for(database_file)
+    db.ensure_connection()
+    checkpoints: list[tuple[int, bool]] = []  # (commits so far, whether a turn was held meanwhile)
+    commits = 0
+
+    def traced(statement: str) -> None:
+        if "wal_checkpoint" in statement:
+            checkpoints.append((commits, db._turn_thread_lock is not None or db._turn_file_locked))
+
+    db.connection.set_trace_callback(traced)
+    with db.cursor() as cursor:
+        cursor.execute("PRAGMA wal_autocheckpoint")
+        # SQLite's own checkpoint, inside a commit and so inside a turn, is only a safety net.
+        assert cursor.fetchone() == (sqlite_backend.AUTOMATIC_CHECKPOINT_PAGES,)
+        cursor.execute("CREATE TABLE filler (payload BLOB)")
+    database_size = os.path.getsize(database_file)
+    for n in range(1, 10):
+        begin(db)
+        with db.cursor() as cursor:
+            cursor.execute("INSERT INTO counter VALUES (%s)", [n])
+            cursor.execute("INSERT INTO filler VALUES (zeroblob(100000))")
+        commits += 1
+        end(db)
+        if n == 3:
+            # Committed pages wait in the log: the database file has not grown yet.
+            assert os.path.getsize(database_file) == database_size
+    assert checkpoints == [(4, False), (8, False)]
+    assert os.path.getsize(database_file) > database_size + 7 * 100_000
+    db.close()
