@@ -47,6 +47,8 @@ def main() -> None:
     parser.add_argument("--sort", default="cumtime", help="cProfile sort key (cumtime, tottime, ncalls)")
     parser.add_argument("--top", type=int, default=40)
     parser.add_argument("--dump", help="also write the cProfile data to this file (for pstats: print_callers ...)")
+    parser.add_argument("--refused", action="store_true", help="each lifecycle also makes a refused request (a check-in far away)")
+    parser.add_argument("--queries", action="store_true", help="print the SQL statements of one lifecycle's steps, and stop")
     args = parser.parse_args()
 
     var = Path(tempfile.mkdtemp(prefix="yy-profile-orders-"))
@@ -96,6 +98,8 @@ def main() -> None:
         return json.loads(out) if out else {}
 
     def step(name: str, *a, **kw) -> dict:
+        if show_queries:
+            return step_queries(name, *a, **kw)
         watched = profiler is not None and args.profile == name
         if watched:
             profiler.enable()
@@ -105,6 +109,30 @@ def main() -> None:
         if watched:
             profiler.disable()
         return result
+
+    show_queries = False
+
+    def step_queries(name: str, *a, **kw) -> dict:
+        from django.db import connection
+        from django.test.utils import CaptureQueriesContext
+
+        with CaptureQueriesContext(connection) as captured:
+            result = call(*a, **kw)
+        print(f"{name}: {len(captured)} statements")
+        for query in captured:
+            print(f"    {query['sql'][:150]}")
+        return result
+
+    def refused(oid: int) -> None:
+        # Real traffic has refusals: on PostgreSQL each one rolls a transaction back (core/postgresql/base.py).
+        t0 = time.process_time()
+        try:
+            call("POST", f"/api/v1/orders/{oid}/check-in", {"lat": 0, "lng": 0}, tokens["caregiver"])
+        except RuntimeError as refusal:
+            assert "too_far" in str(refusal), refusal
+        else:
+            raise RuntimeError("a check-in 3,000 km away was accepted")
+        spent.setdefault("refused", []).append(time.process_time() - t0)
 
     now = datetime.now(UTC)
     day = now.replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=2)
@@ -129,6 +157,8 @@ def main() -> None:
         oid, at = order["id"], clock[0]
         step("assign", "POST", f"/api/v1/orders/{oid}/assign", {"caregiver_id": info["caregivers"][0]}, tokens["dispatcher"])
         where = {"lat": home[0], "lng": home[1]}
+        if args.refused:
+            refused(oid)
         step("check_in", "POST", f"/api/v1/orders/{oid}/check-in", {**where, "device_time": at.isoformat()}, tokens["caregiver"])
         for task in ("chat", "mood"):
             body = {"task_code": task, "outcome": "done", "device_time": (at + timedelta(minutes=5)).isoformat()}
@@ -146,6 +176,10 @@ def main() -> None:
     for n in range(30):  # warm-up: imports, compiled queries, prepared statements
         lifecycle(n)
         healthz()
+    if args.queries:
+        show_queries = True
+        lifecycle(30)
+        return
     spent.clear()
     backend = database_backend_cpu()
     for n in range(30, 30 + args.orders):
@@ -160,9 +194,9 @@ def main() -> None:
     def mean_ms(values: list[float]) -> float:
         return sum(values) / len(values) * 1000
 
-    for name in (*STEPS, "healthz"):
+    for name in (*STEPS, *(["refused"] if args.refused else []), "healthz"):
         print(f"{name:10s} {mean_ms(spent[name]):6.2f} ms CPU per request (n={len(spent[name])})")
-    lifecycle_times = [t for name in STEPS for t in spent[name]]
+    lifecycle_times = [t for name in (*STEPS, "refused") for t in spent.get(name, [])]
     ratio = mean_ms(lifecycle_times) / mean_ms(spent["healthz"])
     print(f"lifecycle  {mean_ms(lifecycle_times):6.2f} ms per request = {ratio:.2f}x /healthz, in-process (no server share)")
     if backend is not None:

@@ -69,3 +69,44 @@ def test_an_idle_connection_is_checked_and_a_dead_one_replaced(own_connection, m
     monkeypatch.setattr(pg_backend, "HEALTH_CHECK_AFTER", 0.0)  # as if idle for longer than the window
     replacement = query(wrapper)  # the check finds the connection dead and opens another
     assert len(checks) == 1 and replacement != first
+
+
+def prepared_statements(wrapper) -> list[str]:
+    with wrapper.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements ORDER BY prepare_time")
+        return [row[0] for row in cursor.fetchall()]
+
+
+def refused_transaction(wrapper, statement: str) -> None:
+    # What transaction.atomic() does around an operation that raises.
+    wrapper.set_autocommit(False)
+    with wrapper.cursor() as cursor:
+        cursor.execute(statement)
+    wrapper.rollback()
+    wrapper.set_autocommit(True)
+
+
+def test_a_refused_transaction_keeps_the_statements_prepared_before_it(own_connection):
+    wrapper, _ = own_connection
+    assert wrapper.settings_dict["OPTIONS"].get("prepare_threshold") == 5
+    for _ in range(6):  # the sixth run prepares it
+        query(wrapper)
+    assert prepared_statements(wrapper) == ["SELECT pg_backend_pid()"]
+    refused_transaction(wrapper, "SELECT pg_backend_pid()")
+    assert wrapper.connection.pgconn.transaction_status == 0  # IDLE: the transaction did end
+    assert prepared_statements(wrapper) == ["SELECT pg_backend_pid()"]
+    assert query(wrapper) == wrapper.connection.info.backend_pid  # and still runs, as prepared
+
+
+def test_a_refused_transaction_that_prepared_a_statement_forgets_them_all_as_psycopg_does(own_connection):
+    wrapper, _ = own_connection
+    for _ in range(6):
+        query(wrapper)
+    wrapper.set_autocommit(False)
+    with wrapper.cursor() as cursor:
+        for _ in range(6):  # prepared inside the transaction: it might refer to something the rollback undoes
+            cursor.execute("SELECT 1 + 1")
+    wrapper.rollback()
+    wrapper.set_autocommit(True)
+    assert prepared_statements(wrapper) == []
+    assert query(wrapper) == wrapper.connection.info.backend_pid

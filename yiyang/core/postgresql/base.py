@@ -7,6 +7,16 @@ then the requests in flight fail anyway. So, like PgBouncer's `server_check_dela
 connection used in the last HEALTH_CHECK_AFTER seconds is not checked again; one idle for longer
 is, and is replaced if it does not answer. A query that fails on a dead connection marks it, and
 Django closes it when that request ends.
+
+A refused operation keeps the connection's prepared statements. psycopg forgets them all on every
+ROLLBACK (and sends DEALLOCATE ALL), in case the transaction made an object a statement was prepared
+against. But each refused request rolls back (a check-in too far away, an illegal transition), and
+afterwards each of the lifecycle's statements ran ten times planned anew: five before psycopg
+prepares it again, five more before PostgreSQL settles on a generic plan. Planning the order's
+locked read costs ten times executing it, so one refused request in eight tripled PostgreSQL's CPU
+per request (bench/README-homecare.md). Here a transaction that prepared no statement rolls back
+without that: the statements prepared before it refer only to objects committed before it, which a
+rollback cannot take away (dropping or altering one makes psycopg forget them at once, as before).
 """
 
 from __future__ import annotations
@@ -14,6 +24,8 @@ from __future__ import annotations
 import time
 
 from django.db.backends.postgresql import base
+from django.db.backends.utils import debug_transaction
+from psycopg.pq import TransactionStatus
 
 from yiyang.core.hot_cursor import HotCursorMixin
 
@@ -22,6 +34,26 @@ HEALTH_CHECK_AFTER = 5.0  # seconds without use
 
 class DatabaseWrapper(HotCursorMixin, base.DatabaseWrapper):
     _used_at = float("-inf")
+    _prepared_before_transaction: int | None = None
+
+    def _set_autocommit(self, autocommit):
+        if not autocommit:
+            self._prepared_before_transaction = self._statements_prepared()
+        super()._set_autocommit(autocommit)
+
+    def _statements_prepared(self) -> int | None:
+        """How many statements psycopg has prepared on this connection so far (None: not known)."""
+        return getattr(getattr(self.connection, "_prepared", None), "_prepared_idx", None)
+
+    def _rollback(self):
+        prepared = self._statements_prepared()
+        if self.connection is None or prepared is None or prepared != self._prepared_before_transaction:
+            return super()._rollback()
+        connection = self.connection
+        with debug_transaction(self, "ROLLBACK"), self.wrap_database_errors, connection.lock:
+            if connection.pgconn.transaction_status != TransactionStatus.IDLE:
+                # Connection.rollback() without its forgetting: the same command, through psycopg's own wait.
+                connection.wait(connection._exec_command(b"ROLLBACK"))
 
     def close_if_health_check_failed(self):
         if self.connection is not None and not self.health_check_done and time.monotonic() - self._used_at < HEALTH_CHECK_AFTER:
