@@ -5,7 +5,7 @@ import time
 from urllib.parse import urlparse
 
 import pytest
-from django.db import connection
+from django.db import NotSupportedError, connection
 
 from tests.services import require_service
 from yiyang.core.postgresql import base as pg_backend
@@ -110,3 +110,37 @@ def test_a_refused_transaction_that_prepared_a_statement_forgets_them_all_as_psy
     wrapper.set_autocommit(True)
     assert prepared_statements(wrapper) == []
     assert query(wrapper) == wrapper.connection.info.backend_pid
+
+
+
+def test_a_transaction_in_which_a_statement_failed_forgets_them_and_so_heals_a_stale_one(own_connection):
+    # A migration run while the workers serve can make a prepared statement stale: it fails once, the
+    # rollback makes psycopg forget it, and the next request prepares it afresh.
+    wrapper, _ = own_connection
+    migration = pg_backend.DatabaseWrapper({**connection.settings_dict, "CONN_MAX_AGE": 0}, alias="migration")
+    with migration.cursor() as cursor:
+        cursor.execute("CREATE TABLE stale_shape (x integer)")
+        cursor.execute("INSERT INTO stale_shape VALUES (1)")
+    try:
+        statement = "SELECT x FROM stale_shape WHERE x = %s"
+        for _ in range(6):
+            with wrapper.cursor() as cursor:
+                cursor.execute(statement, [1])
+        assert "SELECT x FROM stale_shape WHERE x = $1" in prepared_statements(wrapper)
+        with migration.cursor() as cursor:
+            cursor.execute("ALTER TABLE stale_shape ALTER x TYPE bigint")
+
+        wrapper.set_autocommit(False)
+        with pytest.raises(NotSupportedError, match="cached plan must not change result type"), wrapper.cursor() as cursor:
+            cursor.execute(statement, [1])
+        wrapper.rollback()
+        wrapper.set_autocommit(True)
+
+        assert prepared_statements(wrapper) == []
+        with wrapper.cursor() as cursor:
+            cursor.execute(statement, [1])
+            assert cursor.fetchall() == [(1,)]
+    finally:
+        with migration.cursor() as cursor:
+            cursor.execute("DROP TABLE stale_shape")
+        migration.close()

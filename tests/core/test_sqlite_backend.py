@@ -150,3 +150,26 @@ def test_the_log_is_checkpointed_every_so_many_commits_after_the_turn_is_given_b
     assert checkpoints == [(4, False), (8, False)]
     assert os.path.getsize(database_file) > database_size + 7 * 100_000
     db.close()
+
+
+def test_a_commit_on_a_closed_connection_does_nothing_even_when_a_checkpoint_is_due(database_file, monkeypatch):
+    db = wrapper_for(database_file)
+    db.ensure_connection()
+    db.close()
+    monkeypatch.setattr(sqlite_backend, "CHECKPOINT_EVERY", 1)
+    db.commit()  # Django's own commit is a no-op without a connection; the checkpoint must be too
+
+
+def test_writes_outside_transactions_are_checkpointed_by_sqlite_itself(database_file, monkeypatch):
+    # They take no turn and count no commit: SQLite's own checkpoint keeps their log short.
+    monkeypatch.setattr(sqlite_backend, "AUTOMATIC_CHECKPOINT_PAGES", 50)
+    reader, writer = wrapper_for(database_file), wrapper_for(database_file)
+    reader.ensure_connection()  # another connection open, as in a server, keeps the log from being removed
+    with writer.cursor() as cursor:
+        cursor.execute("CREATE TABLE filler (payload BLOB)")
+        for _ in range(40):  # about 1,000 pages in all
+            cursor.execute("INSERT INTO filler VALUES (zeroblob(100000))")
+    log = os.path.getsize(f"{database_file}-wal")
+    writer.close()
+    reader.close()
+    assert log < 200 * 4096  # the log restarts after each checkpoint of about 50 pages

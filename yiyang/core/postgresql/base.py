@@ -14,9 +14,13 @@ against. But each refused request rolls back (a check-in too far away, an illega
 afterwards each of the lifecycle's statements ran ten times planned anew: five before psycopg
 prepares it again, five more before PostgreSQL settles on a generic plan. Planning the order's
 locked read costs ten times executing it, so one refused request in eight tripled PostgreSQL's CPU
-per request (bench/README-homecare.md). Here a transaction that prepared no statement rolls back
-without that: the statements prepared before it refer only to objects committed before it, which a
-rollback cannot take away (dropping or altering one makes psycopg forget them at once, as before).
+per request (bench/README-homecare.md). Here a transaction whose statements all succeeded and that
+prepared none rolls back without forgetting: it was refused in Python, and the statements prepared
+before it refer only to objects committed before it, which its rollback cannot take away. Any other
+rolls back through psycopg, as before: one that prepared a statement; one in which a statement failed,
+which is also how a statement made stale by a schema change elsewhere (a migration while the workers
+run: "cached plan must not change result type") is forgotten and prepared afresh. A savepoint's
+rollback (a nested atomic block) still makes psycopg forget them all; the lifecycle has none.
 """
 
 from __future__ import annotations
@@ -46,14 +50,21 @@ class DatabaseWrapper(HotCursorMixin, base.DatabaseWrapper):
         return getattr(getattr(self.connection, "_prepared", None), "_prepared_idx", None)
 
     def _rollback(self):
-        prepared = self._statements_prepared()
-        if self.connection is None or prepared is None or prepared != self._prepared_before_transaction:
+        if not self._keeps_prepared_statements():
             return super()._rollback()
         connection = self.connection
         with debug_transaction(self, "ROLLBACK"), self.wrap_database_errors, connection.lock:
-            if connection.pgconn.transaction_status != TransactionStatus.IDLE:
-                # Connection.rollback() without its forgetting: the same command, through psycopg's own wait.
-                connection.wait(connection._exec_command(b"ROLLBACK"))
+            # Connection.rollback() without its forgetting: the same command through psycopg's own wait.
+            # Its other checks concern psycopg's transaction blocks, two-phase commits and pipelines,
+            # which Django does not use.
+            connection.wait(connection._exec_command(b"ROLLBACK"))
+
+    def _keeps_prepared_statements(self) -> bool:
+        connection = self.connection
+        if connection is None or connection.pgconn.transaction_status != TransactionStatus.INTRANS:
+            return False  # no transaction, or one in which a statement failed
+        prepared = self._statements_prepared()
+        return prepared is not None and prepared == self._prepared_before_transaction and hasattr(connection, "_exec_command")
 
     def close_if_health_check_failed(self):
         if self.connection is not None and not self.health_check_done and time.monotonic() - self._used_at < HEALTH_CHECK_AFTER:

@@ -16,17 +16,16 @@ ends, not inside it. SQLite's automatic checkpoint runs within the COMMIT that f
 1,000 pages, and so within that writer's turn: every writer of every worker waited while one
 synced the disk. One commit in sixty took 13 ms that way and made 40 % of all commit time
 (bench/README-homecare.md). Here every CHECKPOINT_EVERY commits a process runs a passive checkpoint
-(which blocks no reader or writer) right after its turn is given back; SQLite's own waits for ten
-times its usual log, so that it only steps in for writes made outside transactions, which take no
-turn and count no commit.
+(which blocks no reader or writer) right after its turn is given back; SQLite's own waits for twice
+its usual log, so that it only steps in where ours do not keep the log short.
 """
 
 from __future__ import annotations
 
-import contextlib
 import fcntl
 import functools
 import itertools
+import logging
 import os
 import threading
 import time
@@ -36,15 +35,19 @@ from django.db.backends.sqlite3 import base
 from yiyang.core.hot_cursor import HotCursorMixin
 from yiyang.core.sqlite.operations import DatabaseOperations
 
+logger = logging.getLogger(__name__)
+
 _PROCESS_LOCKS: dict[str, threading.Lock] = {}
 _PROCESS_LOCKS_GUARD = threading.Lock()
 # Between tries for another process's turn: short, as a write transaction lasts about a millisecond.
 FILE_LOCK_STEPS = (0.0001, 0.0002, 0.0005, 0.001)
-# Commits of one process between its checkpoints: the order lifecycle's writes fill about 15 pages
-# each, so with two workers the log is copied at about SQLite's own 1,000 pages.
+# Commits of one process between its checkpoints: an order lifecycle's step fills about 15 pages, so
+# the log is copied at about SQLite's own 1,000 pages (more often with more processes).
 CHECKPOINT_EVERY = 64
 _COMMIT_COUNTERS: dict[str, itertools.count] = {}
-AUTOMATIC_CHECKPOINT_PAGES = 10_000
+# SQLite's own checkpoint, inside a commit: only for logs our checkpoints do not keep short, such as
+# those of writes made outside transactions (which take no turn and count no commit).
+AUTOMATIC_CHECKPOINT_PAGES = 2_000
 
 
 def _process_lock(path: str):
@@ -145,12 +148,15 @@ class DatabaseWrapper(HotCursorMixin, base.DatabaseWrapper):
                 time.sleep(next(steps, FILE_LOCK_STEPS[-1]))
 
     def _checkpoint_now_and_then(self) -> None:
-        if self._commits is not None and next(self._commits) % CHECKPOINT_EVERY == 0:
-            # PASSIVE copies what no reader still needs and waits for nobody. Should it fail (another
-            # process is checkpointing), the pages stay in the log, where every reader finds them,
-            # until the next checkpoint copies them.
-            with contextlib.suppress(base.Database.OperationalError):
-                self.connection.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        if self._commits is None or self.connection is None or next(self._commits) % CHECKPOINT_EVERY:
+            return
+        # PASSIVE copies what no reader still needs and waits for nobody. The transaction has committed:
+        # a checkpoint that fails (a full disk, an I/O error) must not report it as failed; its pages
+        # stay in the log, where every reader finds them, until a later checkpoint copies them.
+        try:
+            self.connection.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        except base.Database.Error:
+            logger.warning("SQLite checkpoint failed; the log keeps the pages", exc_info=True)
 
     def _database_path(self) -> str:
         return os.path.abspath(str(self.settings_dict["NAME"]))
