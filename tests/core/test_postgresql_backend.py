@@ -144,3 +144,28 @@ def test_a_transaction_in_which_a_statement_failed_forgets_them_and_so_heals_a_s
         with migration.cursor() as cursor:
             cursor.execute("DROP TABLE stale_shape")
         migration.close()
+
+
+def test_a_statement_that_failed_outside_a_transaction_is_prepared_afresh_on_the_next_request(own_connection):
+    wrapper, _ = own_connection
+    migration = pg_backend.DatabaseWrapper({**connection.settings_dict, "CONN_MAX_AGE": 0}, alias="migration")
+    with migration.cursor() as cursor:
+        cursor.execute("CREATE TABLE stale_outside (x integer)")
+        cursor.execute("INSERT INTO stale_outside VALUES (1)")
+    try:
+        statement = "SELECT x FROM stale_outside WHERE x = %s"
+        for _ in range(6):
+            with wrapper.cursor() as cursor:
+                cursor.execute(statement, [1])
+        with migration.cursor() as cursor:
+            cursor.execute("ALTER TABLE stale_outside ALTER x TYPE bigint")
+        with pytest.raises(NotSupportedError), wrapper.cursor() as cursor:  # autocommit: no rollback follows
+            cursor.execute(statement, [1])
+        request_boundary(wrapper)
+        with wrapper.cursor() as cursor:
+            cursor.execute(statement, [1])
+            assert cursor.fetchall() == [(1,)]
+    finally:
+        with migration.cursor() as cursor:
+            cursor.execute("DROP TABLE stale_outside")
+        migration.close()

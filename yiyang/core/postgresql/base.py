@@ -19,8 +19,11 @@ prepared none rolls back without forgetting: it was refused in Python, and the s
 before it refer only to objects committed before it, which its rollback cannot take away. Any other
 rolls back through psycopg, as before: one that prepared a statement; one in which a statement failed,
 which is also how a statement made stale by a schema change elsewhere (a migration while the workers
-run: "cached plan must not change result type") is forgotten and prepared afresh. A savepoint's
-rollback (a nested atomic block) still makes psycopg forget them all; the lifecycle has none.
+run: "cached plan must not change result type") is forgotten and prepared afresh. A statement that
+fails outside a transaction is followed by no rollback, so there psycopg would keep the stale
+statement for the connection's whole life: a request that saw such an error makes it forget them when
+it ends. A savepoint's rollback (a nested atomic block) still makes psycopg forget them all; the
+lifecycle has none.
 """
 
 from __future__ import annotations
@@ -65,6 +68,14 @@ class DatabaseWrapper(HotCursorMixin, base.DatabaseWrapper):
             return False  # no transaction, or one in which a statement failed
         prepared = self._statements_prepared()
         return prepared is not None and prepared == self._prepared_before_transaction and hasattr(connection, "_exec_command")
+
+    def close_if_unusable_or_obsolete(self):
+        # At the end of a request: a statement failed since the last commit or rollback, outside a
+        # transaction (a rollback resets the flag). psycopg then still holds what it prepared, perhaps the
+        # failing statement itself; forgetting it all costs a few plannings, keeping a stale one every request.
+        if self.errors_occurred and (prepared := getattr(self.connection, "_prepared", None)) is not None:
+            prepared.clear()  # psycopg deallocates them on the server with its next statement
+        super().close_if_unusable_or_obsolete()
 
     def close_if_health_check_failed(self):
         if self.connection is not None and not self.health_check_done and time.monotonic() - self._used_at < HEALTH_CHECK_AFTER:
