@@ -112,60 +112,53 @@ def test_a_refused_transaction_that_prepared_a_statement_forgets_them_all_as_psy
     assert query(wrapper) == wrapper.connection.info.backend_pid
 
 
+STALE = "SELECT x FROM stale_shape WHERE x = %s"
 
-def test_a_transaction_in_which_a_statement_failed_forgets_them_and_so_heals_a_stale_one(own_connection):
-    # A migration run while the workers serve can make a prepared statement stale: it fails once, the
-    # rollback makes psycopg forget it, and the next request prepares it afresh.
+
+@pytest.fixture
+def stale_statement(own_connection):
+    """The own connection, with STALE prepared and then made stale by another connection's migration, as a
+    migration run while the workers serve would."""
     wrapper, _ = own_connection
     migration = pg_backend.DatabaseWrapper({**connection.settings_dict, "CONN_MAX_AGE": 0}, alias="migration")
     with migration.cursor() as cursor:
         cursor.execute("CREATE TABLE stale_shape (x integer)")
         cursor.execute("INSERT INTO stale_shape VALUES (1)")
     try:
-        statement = "SELECT x FROM stale_shape WHERE x = %s"
         for _ in range(6):
             with wrapper.cursor() as cursor:
-                cursor.execute(statement, [1])
+                cursor.execute(STALE, [1])
         assert "SELECT x FROM stale_shape WHERE x = $1" in prepared_statements(wrapper)
         with migration.cursor() as cursor:
             cursor.execute("ALTER TABLE stale_shape ALTER x TYPE bigint")
-
-        wrapper.set_autocommit(False)
-        with pytest.raises(NotSupportedError, match="cached plan must not change result type"), wrapper.cursor() as cursor:
-            cursor.execute(statement, [1])
-        wrapper.rollback()
-        wrapper.set_autocommit(True)
-
-        assert prepared_statements(wrapper) == []
-        with wrapper.cursor() as cursor:
-            cursor.execute(statement, [1])
-            assert cursor.fetchall() == [(1,)]
+        yield wrapper
     finally:
         with migration.cursor() as cursor:
             cursor.execute("DROP TABLE stale_shape")
         migration.close()
 
 
-def test_a_statement_that_failed_outside_a_transaction_is_prepared_afresh_on_the_next_request(own_connection):
-    wrapper, _ = own_connection
-    migration = pg_backend.DatabaseWrapper({**connection.settings_dict, "CONN_MAX_AGE": 0}, alias="migration")
-    with migration.cursor() as cursor:
-        cursor.execute("CREATE TABLE stale_outside (x integer)")
-        cursor.execute("INSERT INTO stale_outside VALUES (1)")
-    try:
-        statement = "SELECT x FROM stale_outside WHERE x = %s"
-        for _ in range(6):
-            with wrapper.cursor() as cursor:
-                cursor.execute(statement, [1])
-        with migration.cursor() as cursor:
-            cursor.execute("ALTER TABLE stale_outside ALTER x TYPE bigint")
-        with pytest.raises(NotSupportedError), wrapper.cursor() as cursor:  # autocommit: no rollback follows
-            cursor.execute(statement, [1])
-        request_boundary(wrapper)
-        with wrapper.cursor() as cursor:
-            cursor.execute(statement, [1])
-            assert cursor.fetchall() == [(1,)]
-    finally:
-        with migration.cursor() as cursor:
-            cursor.execute("DROP TABLE stale_outside")
-        migration.close()
+def read_stale(wrapper) -> list:
+    with wrapper.cursor() as cursor:
+        cursor.execute(STALE, [1])
+        return cursor.fetchall()
+
+
+def test_a_transaction_in_which_a_statement_failed_forgets_them_and_so_heals_a_stale_one(stale_statement):
+    # It fails once; the rollback makes psycopg forget it, and the next request prepares it afresh.
+    wrapper = stale_statement
+    wrapper.set_autocommit(False)
+    with pytest.raises(NotSupportedError, match="cached plan must not change result type"):
+        read_stale(wrapper)
+    wrapper.rollback()
+    wrapper.set_autocommit(True)
+    assert prepared_statements(wrapper) == []
+    assert read_stale(wrapper) == [(1,)]
+
+
+def test_a_statement_that_failed_outside_a_transaction_is_prepared_afresh_on_the_next_request(stale_statement):
+    wrapper = stale_statement
+    with pytest.raises(NotSupportedError):  # autocommit: no rollback follows
+        read_stale(wrapper)
+    request_boundary(wrapper)
+    assert read_stale(wrapper) == [(1,)]
