@@ -2,6 +2,7 @@
 
 import os
 import time
+from contextlib import contextmanager
 from urllib.parse import urlparse
 
 import pytest
@@ -77,13 +78,15 @@ def prepared_statements(wrapper) -> list[str]:
         return [row[0] for row in cursor.fetchall()]
 
 
-def refused_transaction(wrapper, statement: str) -> None:
-    # What transaction.atomic() does around an operation that raises.
+@contextmanager
+def rolled_back(wrapper):
+    """A transaction that ends in a rollback, as transaction.atomic() ends one around an operation that raises."""
     wrapper.set_autocommit(False)
-    with wrapper.cursor() as cursor:
-        cursor.execute(statement)
-    wrapper.rollback()
-    wrapper.set_autocommit(True)
+    try:
+        yield
+    finally:
+        wrapper.rollback()
+        wrapper.set_autocommit(True)
 
 
 def test_a_refused_transaction_keeps_the_statements_prepared_before_it(own_connection):
@@ -92,7 +95,8 @@ def test_a_refused_transaction_keeps_the_statements_prepared_before_it(own_conne
     for _ in range(6):  # the sixth run prepares it
         query(wrapper)
     assert prepared_statements(wrapper) == ["SELECT pg_backend_pid()"]
-    refused_transaction(wrapper, "SELECT pg_backend_pid()")
+    with rolled_back(wrapper), wrapper.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
     assert wrapper.connection.pgconn.transaction_status == 0  # IDLE: the transaction did end
     assert prepared_statements(wrapper) == ["SELECT pg_backend_pid()"]
     assert query(wrapper) == wrapper.connection.info.backend_pid  # and still runs, as prepared
@@ -102,12 +106,9 @@ def test_a_refused_transaction_that_prepared_a_statement_forgets_them_all_as_psy
     wrapper, _ = own_connection
     for _ in range(6):
         query(wrapper)
-    wrapper.set_autocommit(False)
-    with wrapper.cursor() as cursor:
+    with rolled_back(wrapper), wrapper.cursor() as cursor:
         for _ in range(6):  # prepared inside the transaction: it might refer to something the rollback undoes
             cursor.execute("SELECT 1 + 1")
-    wrapper.rollback()
-    wrapper.set_autocommit(True)
     assert prepared_statements(wrapper) == []
     assert query(wrapper) == wrapper.connection.info.backend_pid
 
@@ -147,11 +148,8 @@ def read_stale(wrapper) -> list:
 def test_a_transaction_in_which_a_statement_failed_forgets_them_and_so_heals_a_stale_one(stale_statement):
     # It fails once; the rollback makes psycopg forget it, and the next request prepares it afresh.
     wrapper = stale_statement
-    wrapper.set_autocommit(False)
-    with pytest.raises(NotSupportedError, match="cached plan must not change result type"):
+    with rolled_back(wrapper), pytest.raises(NotSupportedError, match="cached plan must not change result type"):
         read_stale(wrapper)
-    wrapper.rollback()
-    wrapper.set_autocommit(True)
     assert prepared_statements(wrapper) == []
     assert read_stale(wrapper) == [(1,)]
 

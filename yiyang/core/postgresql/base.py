@@ -70,9 +70,9 @@ class DatabaseWrapper(HotCursorMixin, base.DatabaseWrapper):
         return prepared is not None and prepared == self._prepared_before_transaction and hasattr(connection, "_exec_command")
 
     def close_if_unusable_or_obsolete(self):
-        # At the end of a request: a statement failed since the last commit or rollback, outside a
-        # transaction (a rollback resets the flag). psycopg then still holds what it prepared, perhaps the
-        # failing statement itself; forgetting it all costs a few plannings, keeping a stale one every request.
+        # At a request's end, errors_occurred means a statement failed outside a transaction (a rollback
+        # resets the flag), and no rollback made psycopg forget a statement the failure may show stale.
+        # Forgetting them all costs a few plannings; keeping a stale one would fail every request.
         if self.errors_occurred and (prepared := getattr(self.connection, "_prepared", None)) is not None:
             prepared.clear()  # psycopg deallocates them on the server with its next statement
         super().close_if_unusable_or_obsolete()
