@@ -160,3 +160,46 @@ def test_a_statement_that_failed_outside_a_transaction_is_prepared_afresh_on_the
         read_stale(wrapper)
     request_boundary(wrapper)
     assert read_stale(wrapper) == [(1,)]
+
+
+# Timestamps ---------------------------------------------------------------------------------------
+
+
+def test_timestamps_are_read_by_psycopgs_own_loader_as_djangos_would_read_them(own_connection):
+    from datetime import UTC, datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    from django.db.backends.postgresql.psycopg_any import BaseTzLoader
+    from psycopg.pq import Format
+
+    wrapper, _checks = own_connection
+    wrapper.ensure_connection()
+    registered = wrapper.connection.adapters.get_loader(pg_backend.TIMESTAMPTZ, Format.TEXT)
+    assert registered.timezone is UTC and not issubclass(registered, BaseTzLoader)
+    written = [
+        datetime(2026, 11, 29, 8, 30, 15, 123456, tzinfo=ZoneInfo("Asia/Shanghai")),
+        datetime(1950, 1, 1, tzinfo=UTC),
+        datetime(2026, 3, 8, 23, 59, 59, tzinfo=UTC) + timedelta(microseconds=1),
+    ]
+    with wrapper.cursor() as cursor:
+        cursor.execute("SELECT %s::timestamptz, %s::timestamptz, %s::timestamptz, NULL::timestamptz", written)
+        read = cursor.fetchone()
+    assert list(read[:3]) == written and read[3] is None
+    assert all(value.tzinfo is UTC for value in read[:3])  # what Django's own loader labels them with
+    with wrapper.chunked_cursor() as cursor:  # a named cursor (QuerySet.iterator) passes Django's time-zone check too
+        cursor.execute("SELECT now()")
+        assert cursor.fetchone()[0].tzinfo is UTC
+
+
+def test_a_database_in_another_time_zone_keeps_djangos_loader(own_connection):
+    from zoneinfo import ZoneInfo
+
+    wrapper, _checks = own_connection
+    shanghai = pg_backend.DatabaseWrapper({**wrapper.settings_dict, "TIME_ZONE": "Asia/Shanghai"}, alias="shanghai")
+    try:
+        with shanghai.cursor() as cursor:
+            cursor.execute("SELECT '2026-11-29 00:30:00+00'::timestamptz")
+            value = cursor.fetchone()[0]
+        assert value.tzinfo == ZoneInfo("Asia/Shanghai") and value.hour == 8
+    finally:
+        shanghai.close()

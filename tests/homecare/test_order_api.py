@@ -112,6 +112,28 @@ def test_idempotency_key_returns_the_first_order(client, api_client, personas, e
     assert Order.objects.count() == 2
 
 
+def test_a_retry_gets_its_first_answer_even_once_the_checks_refuse_it(personas, elder, offerings, monkeypatch):
+    import pytest
+
+    from yiyang.core.errors import DomainError
+    from yiyang.homecare import operations as ops
+
+    operator, item = personas["operator"], offerings["clean-home"].item
+    start, end = window(days=1)
+    first, created = ops.order_create(elder=elder, item=item, window_start=start, window_end=end, actor=operator, idempotency_key="k-7")
+    # The phone retries the next evening, after the window: the checks alone would refuse the order now.
+    later = timezone.now() + timedelta(days=2)
+    monkeypatch.setattr(timezone, "now", lambda: later)
+    again, created_again = ops.order_create(
+        elder=elder, item=item, window_start=start, window_end=end, actor=operator, idempotency_key="k-7"
+    )
+    assert (created, again.pk, created_again) == (True, first.pk, False)
+    with pytest.raises(DomainError) as refused:
+        ops.order_create(elder=elder, item=item, window_start=start, window_end=end, actor=operator, idempotency_key="k-8")
+    assert refused.value.code == "window_past"
+    assert Order.objects.count() == 1
+
+
 def test_idempotency_key_is_a_database_constraint(personas, elder, offerings, menu, provider):
     import pytest
     from django.db import IntegrityError, transaction

@@ -1,16 +1,20 @@
 """core.write_batch: an order step's writes reach PostgreSQL in one statement, and nothing is reordered."""
 
+import tempfile
+from contextlib import contextmanager
+
 import pytest
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
+from psycopg.pq import Trace
 
-from tests.homecare.conftest import HOME
+from tests.homecare.conftest import HOME, window
 from tests.homecare.helpers import place
 from yiyang.audit.models import AuditEvent
 from yiyang.audit.operations import audit_record
-from yiyang.core.prepared import row_insert, row_update
-from yiyang.core.write_batch import writes_batched
+from yiyang.core.prepared import new_row, row_insert, row_update
+from yiyang.core.write_batch import batched_transaction, key_of, writes_batched
 from yiyang.homecare import operations as ops
 from yiyang.homecare.models import Order, OrderTransition
 
@@ -110,3 +114,142 @@ def test_on_sqlite_writes_are_made_at_once(personas, elder, offerings):
     with transaction.atomic(), writes_batched():
         moved = row_insert(transition(order), batchable=True)
         assert moved.pk is not None
+
+
+# A new row's key, before its insert is sent -------------------------------------------------------
+
+
+def new_order(elder, offering, actor, **fields) -> Order:
+    start, end = window()
+    return Order(
+        provider=offering.provider,
+        elder=elder,
+        item=offering.item,
+        window_start=start,
+        window_end=end,
+        service_date=start.date(),
+        price_fen=offering.price_fen,
+        requested_by=actor,
+        **fields,
+    )
+
+
+def placed_with_its_rows(elder, offering, actor, **fields) -> tuple[Order, OrderTransition, AuditEvent]:
+    """An order, its first transition and its audit row, as order_create writes them."""
+    order = row_insert(new_order(elder, offering, actor, **fields), batchable=True)
+    created = row_insert(
+        new_row(OrderTransition, order_id=key_of(order), action="create", from_status="", to_status=order.status, at=timezone.now()),
+        batchable=True,
+    )
+    event = audit_record(actor=actor, action="order.create", obj=order)
+    return order, created, event
+
+
+def test_a_new_rows_key_stands_in_for_it_in_the_same_statement(postgres, personas, elder, offerings):
+    with CaptureQueriesContext(connection) as queries, transaction.atomic(), writes_batched():
+        order, created, event = placed_with_its_rows(elder, offerings["clean-home"], personas["operator"])
+        assert order.pk is None  # not sent yet
+    assert len(writes(queries.captured_queries)) == 1
+    assert OrderTransition.objects.get(pk=created.pk).order_id == order.pk
+    assert AuditEvent.objects.get(pk=event.pk).object_id == str(order.pk)
+
+
+def test_a_statement_run_at_once_with_a_queued_key_sends_its_insert_first(postgres, personas, elder, offerings):
+    with transaction.atomic(), writes_batched():
+        order = row_insert(new_order(elder, offerings["clean-home"], personas["operator"]), batchable=True)
+        created = row_insert(
+            new_row(OrderTransition, order_id=key_of(order), action="create", from_status="", to_status="new", at=timezone.now())
+        )
+        assert order.pk is not None and created.pk is not None
+    assert OrderTransition.objects.get(pk=created.pk).order_id == order.pk
+
+
+def test_a_row_never_saved_has_no_key(db, personas, elder, offerings):
+    with pytest.raises(ValueError, match="never saved"):
+        key_of(new_order(elder, offerings["clean-home"], personas["operator"]))
+
+
+# A transaction that sends nothing before its writes ----------------------------------------------
+
+
+@contextmanager
+def wire(connection):
+    """What the connection sends to PostgreSQL in the block: the libpq protocol trace's lines from the client."""
+    sent: list[str] = []
+    connection.ensure_connection()
+    pgconn = connection.connection.pgconn
+    with tempfile.TemporaryFile() as trace:
+        pgconn.trace(trace.fileno())
+        pgconn.set_trace_flags(Trace.SUPPRESS_TIMESTAMPS | Trace.REGRESS_MODE)
+        try:
+            yield sent
+        finally:
+            pgconn.untrace()
+            trace.seek(0)
+            sent.extend(line for line in trace.read().decode().splitlines() if line.startswith("F"))
+
+
+@pytest.fixture
+def transactional_postgres(transactional_db):
+    if connection.vendor != "postgresql":
+        pytest.skip("writes are batched on PostgreSQL")
+
+
+def test_an_order_placed_goes_as_one_statement_without_begin_or_commit(restore_regions, transactional_postgres, personas, elder, offerings):
+    committed = []
+    with wire(connection) as sent, batched_transaction():
+        order, created, event = placed_with_its_rows(elder, offerings["clean-home"], personas["operator"])
+        transaction.on_commit(lambda: committed.append(order.pk))
+    assert sum(line.split("\t")[2] == "Execute" for line in sent) == 1
+    assert not [line for line in sent if "Query" in line]  # no BEGIN, no COMMIT
+    assert committed == [order.pk]
+    assert OrderTransition.objects.get(pk=created.pk).order_id == order.pk
+    assert AuditEvent.objects.get(pk=event.pk).object_id == str(order.pk)
+
+    # And through the operation, as the API places it: the reads before, then the one statement.
+    with wire(connection) as sent:
+        placed = place(elder, offerings["meal-delivery"].item, personas["operator"], idempotency_key="wire-1")
+    assert not [line for line in sent if "Query" in line]
+    assert Order.objects.get(pk=placed.pk).transitions.get().action == "create"
+
+
+def test_an_order_refused_by_the_database_leaves_nothing(restore_regions, transactional_postgres, personas, elder, offerings):
+    operator, offering = personas["operator"], offerings["clean-home"]
+    row_insert(new_order(elder, offering, operator, idempotency_key="twice"))
+    transitions, events = OrderTransition.objects.count(), AuditEvent.objects.count()
+    with pytest.raises(IntegrityError), batched_transaction():
+        placed_with_its_rows(elder, offering, operator, idempotency_key="twice")
+    assert (Order.objects.count(), OrderTransition.objects.count(), AuditEvent.objects.count()) == (1, transitions, events)
+    with batched_transaction():  # the connection goes on
+        placed_with_its_rows(elder, offering, operator, idempotency_key="once")
+    assert Order.objects.count() == 2
+
+
+def test_a_batch_with_an_update_keeps_its_transaction(restore_regions, transactional_postgres, personas, elder, offerings):
+    # An update's missing row is found after its statement: only a transaction can still undo the rest.
+    gone = place(elder, offerings["clean-home"].item, personas["operator"])
+    Order.objects.filter(pk=gone.pk).delete()
+    with wire(connection) as sent, pytest.raises(Order.NotUpdated), batched_transaction():
+        placed_with_its_rows(elder, offerings["meal-delivery"], personas["operator"])
+        gone.note = "已删除"
+        row_update(gone, fields=("note", "updated_at"), batchable=True)
+    assert 'Query\t "BEGIN"' in "\n".join(sent)
+    assert not Order.objects.exists()
+
+
+def test_inside_a_larger_transaction_the_writes_wait_for_its_end(restore_regions, transactional_postgres, personas, elder, offerings):
+    with wire(connection) as sent, pytest.raises(ValueError), transaction.atomic():
+        with batched_transaction():
+            placed_with_its_rows(elder, offerings["clean-home"], personas["operator"])
+        raise ValueError("the larger transaction fails after the order")
+    assert 'Query\t "BEGIN"' in "\n".join(sent)
+    assert not Order.objects.exists()
+
+
+def test_a_transaction_that_read_first_sends_its_writes_inside_it(restore_regions, transactional_postgres, personas, elder, offerings):
+    order = place(elder, offerings["clean-home"].item, personas["operator"])
+    with wire(connection) as sent, batched_transaction():
+        Order.objects.select_for_update().get(pk=order.pk)
+        placed_with_its_rows(elder, offerings["meal-delivery"], personas["operator"])
+    queries = [line for line in sent if "Query" in line]
+    assert 'Query\t "BEGIN"' in queries[0] and 'Query\t "COMMIT"' in queries[-1]

@@ -1,5 +1,6 @@
 from yiyang.audit.models import AuditEvent
 from yiyang.core.prepared import new_row, row_insert
+from yiyang.core.write_batch import key_of
 
 
 def audit_record(
@@ -8,7 +9,8 @@ def audit_record(
     """Write one audit row; call it inside the operation's transaction."""
     if obj is not None:
         object_type = object_type or obj._meta.label_lower
-        object_id = object_id or str(obj.pk)
+        # key_of: the object's key, or a stand-in when its own insert still waits in the write batch.
+        object_id = object_id or key_of(obj, as_text=True)
     # Keys rather than instances: assigning a related instance goes through Django's descriptor (a tenth
     # of the cost of writing this row), and nothing reads the relations back from the row just written.
     event = new_row(

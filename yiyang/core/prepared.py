@@ -36,7 +36,7 @@ from django.db.models.sql import InsertQuery, UpdateQuery
 from django.utils import timezone
 
 from yiyang.core.hot_cursor import hot_cursor
-from yiyang.core.write_batch import queued
+from yiyang.core.write_batch import QueuedKey, queued, with_keys_known
 
 INT_MARKER_BASE = 1_900_000_000
 DATETIME_MARKER_BASE = datetime(1901, 2, 3, tzinfo=UTC)
@@ -355,10 +355,13 @@ def _insert(obj: Model, *, using: str, batchable: bool, upsert: tuple | None) ->
     obj._state.adding = False
     obj._state.db = using
     key_column = returning[0].attname if len(returning) == 1 else None
-    if batchable and key_column and queued(connection, sql, params, model=model, returns=lambda key: setattr(obj, key_column, key)):
-        return obj
+    if batchable and key_column:
+        write = queued(connection, sql, params, model=model, returns=lambda key: setattr(obj, key_column, key))
+        if write is not None:
+            obj._state.queued_insert = write  # for core.write_batch.key_of
+            return obj
     cursor = hot_cursor(connection)
-    cursor.execute(sql, params)
+    cursor.execute(sql, with_keys_known(connection, params))
     row = cursor.fetchone()
     for field, value in zip(returning, row, strict=True):
         setattr(obj, field.attname, value)
@@ -366,6 +369,10 @@ def _insert(obj: Model, *, using: str, batchable: bool, upsert: tuple | None) ->
 
 
 def _save(obj: Model, using: str, upsert: tuple | None) -> Model:
+    for field in obj._meta.concrete_fields:
+        value = getattr(obj, field.attname)
+        if type(value) is QueuedKey:
+            setattr(obj, field.attname, with_keys_known(connections[using], [value])[0])
     if upsert is not None:
         unique, update = upsert
         model = type(obj)
@@ -416,7 +423,9 @@ def _prepared_values(fields, kinds, values, connection) -> list:
     """
     params = []
     for field, kind, value in zip(fields, kinds, values, strict=True):
-        if kind is not None and (value is None or type(value) is kind):
+        if type(value) is QueuedKey:
+            params.append(value)  # core.write_batch puts the key in its place
+        elif kind is not None and (value is None or type(value) is kind):
             if kind is datetime and value is not None:
                 if value.tzinfo is None:  # naive: Django's own path warns and makes it aware
                     params.append(field.get_db_prep_save(value, connection=connection))
@@ -498,6 +507,6 @@ def row_update(obj: Model, *, fields: tuple[str, ...], using: str = DEFAULT_DB_A
     if batchable and queued(connection, sql, params, model=model, row=(model._meta.db_table, obj.pk)):
         return
     cursor = hot_cursor(connection)
-    cursor.execute(sql, params)
+    cursor.execute(sql, with_keys_known(connection, params))
     if cursor.rowcount == 0:
         raise model.NotUpdated("Save with update_fields did not affect any rows.")

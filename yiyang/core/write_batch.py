@@ -12,6 +12,16 @@ savepoint) sends the queue first, so the transaction always sees its own writes;
 when the block ends, inside the transaction, before its commit; a row is never updated twice in one
 statement (PostgreSQL forbids it). Each write's SQL is Django's (`core.prepared` compiles it).
 On SQLite, which runs in-process, writes are simply made at once.
+
+A row whose insert waits in the queue has no key yet; `key_of(row)` stands in for it in the later writes
+of the same batch (a transition of a new order, its audit row), and the statement takes it from the
+insert's own CTE.
+
+`batched_transaction()` is `transaction.atomic()` with a batch inside. When such a transaction sent
+nothing before its writes (an order placed: the reads before it need no transaction) and they are all
+inserts, they leave in autocommit as one statement, atomic by itself: no BEGIN and no COMMIT round
+trips. (An update's missing row is found from its row count, after the statement: that needs the
+transaction, to undo the rest.)
 """
 
 from __future__ import annotations
@@ -21,8 +31,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import DEFAULT_DB_ALIAS, connections
+from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.db.models import Model
+from psycopg.pq import TransactionStatus
 
 from yiyang.core.hot_cursor import hot_cursor
 
@@ -35,6 +46,15 @@ class _Write:
     # An insert: receives the new row's key. None for an update, whose row count is checked.
     returns: Callable[[Any], None] | None
     row: tuple | None = None  # an update's (table, pk)
+    key: Any = None  # an insert's key, once it is known
+
+
+@dataclass(frozen=True, eq=False)
+class QueuedKey:
+    """The key a queued insert will get (`key_of`): a value for the later writes of the same batch."""
+
+    write: _Write
+    as_text: bool = False
 
 
 def _queue(connection) -> list[_Write] | None:
@@ -42,9 +62,29 @@ def _queue(connection) -> list[_Write] | None:
 
 
 @contextmanager
+def batched_transaction(using: str = DEFAULT_DB_ALIAS) -> Iterator[None]:
+    """`transaction.atomic()` whose hot-path writes travel together (`writes_batched`); see the module's notes."""
+    connection = connections[using]
+    with transaction.atomic(using=using), _batch(connection, outermost=_ends_its_transaction(connection)):
+        yield
+
+
+def _ends_its_transaction(connection) -> bool:
+    # The atomic block just entered is the outermost and commits when it ends (not one inside a
+    # transaction opened by hand, which goes on after it).
+    return len(connection.atomic_blocks) == 1 and connection.commit_on_exit
+
+
+@contextmanager
 def writes_batched(using: str = DEFAULT_DB_ALIAS) -> Iterator[None]:
     """Inside `transaction.atomic()`: let this block's hot-path writes (`core.prepared`) travel together."""
-    connection = connections[using]
+    with _batch(connections[using], outermost=False):
+        yield
+
+
+@contextmanager
+def _batch(connection, *, outermost: bool) -> Iterator[None]:
+    # outermost: the block ends its transaction (batched_transaction), so nothing follows its last flush.
     if connection.vendor != "postgresql" or _queue(connection) is not None:
         yield
         return
@@ -54,20 +94,70 @@ def writes_batched(using: str = DEFAULT_DB_ALIAS) -> Iterator[None]:
     try:
         with connection.execute_wrapper(_send_queue_first):
             yield
-            flush(connection)
+            if outermost and _only_inserts(connection) and _nothing_sent(connection):
+                _flush_in_autocommit(connection)
+            else:
+                flush(connection)
     finally:
         connection._yiyang_write_queue = None
 
 
-def queued(connection, sql: str, params: list, *, model: type[Model], returns=None, row: tuple | None = None) -> bool:
-    """Queue a write if a batch is open on this connection; False when the caller must run it now."""
+def _nothing_sent(connection) -> bool:
+    # psycopg begins a transaction with its first statement: still idle means this one sent nothing yet.
+    driver = connection.connection
+    return driver is not None and driver.pgconn.transaction_status == TransactionStatus.IDLE and not driver.autocommit
+
+
+def _only_inserts(connection) -> bool:
+    # An update's row count is checked after its statement: in autocommit, too late to undo the rest.
+    queue = _queue(connection)
+    return bool(queue) and all(write.returns is not None for write in queue)
+
+
+def _flush_in_autocommit(connection) -> None:
+    driver = connection.connection
+    driver.autocommit = True
+    try:
+        flush(connection)
+    finally:
+        driver.autocommit = False  # Django's commit at the block's end then finds nothing to commit
+
+
+def queued(connection, sql: str, params: list, *, model: type[Model], returns=None, row: tuple | None = None) -> _Write | None:
+    """Queue a write if a batch is open on this connection; None when the caller must run it now."""
     queue = _queue(connection)
     if queue is None:
-        return False
+        return None
     if row is not None and any(w.row == row for w in queue):
         flush(connection)  # one statement may not update a row twice
-    queue.append(_Write(sql, params, model, returns, row))
-    return True
+    write = _Write(sql, params, model, returns, row)
+    queue.append(write)
+    return write
+
+
+def key_of(obj: Model, *, as_text: bool = False):
+    """The row's key; while its insert waits in the batch, a stand-in that later queued writes may use."""
+    if obj.pk is not None:
+        return str(obj.pk) if as_text else obj.pk
+    write = getattr(obj._state, "queued_insert", None)
+    if write is None:
+        raise ValueError(f"{obj._meta.label} has no key: it was never saved")
+    return QueuedKey(write, as_text=as_text)
+
+
+def with_keys_known(connection, values: list) -> list:
+    """`values` for a statement run now: each queued key replaced by the key, its insert sent first if need be."""
+    if not any(type(v) is QueuedKey for v in values):
+        return values
+    if any(type(v) is QueuedKey and v.write.key is None for v in values):
+        flush(connection)
+    return [_known(v) if type(v) is QueuedKey else v for v in values]
+
+
+def _known(value: QueuedKey):
+    if value.write.key is None:
+        raise ValueError("a queued key of an insert that was never sent")
+    return str(value.write.key) if value.as_text else value.write.key
 
 
 def _send_queue_first(execute, sql, params, many, context):
@@ -86,23 +176,52 @@ def flush(connection) -> None:
     cursor = hot_cursor(connection)
     if len(writes) == 1:
         (write,) = writes
-        cursor.execute(write.sql, write.params)
+        cursor.execute(*_with_keys(write, {}))
         _finish(write, cursor.fetchone()[0] if write.returns else cursor.rowcount)
         return
     # Only Django's compiled statements and the CTEs' own names go into the SQL; values stay parameters.
     parts, params, results = [], [], []
+    position = {}
     for n, write in enumerate(writes):
-        parts.append(f"w{n} AS ({write.sql})" if write.returns else f"w{n} AS ({write.sql} RETURNING 1)")
-        params.extend(write.params)
+        sql, values = _with_keys(write, position)
+        parts.append(f"w{n} AS ({sql})" if write.returns else f"w{n} AS ({sql} RETURNING 1)")
+        params.extend(values)
         results.append(f"(SELECT * FROM w{n})" if write.returns else f"(SELECT count(*) FROM w{n})")  # noqa: S608
+        position[id(write)] = n
     cursor.execute(f"WITH {', '.join(parts)} SELECT {', '.join(results)}", params)  # noqa: S608
     row = cursor.fetchone()
     for write, value in zip(writes, row, strict=True):
         _finish(write, value)
 
 
+def _with_keys(write: _Write, position: dict[int, int]) -> tuple[str, list]:
+    """The write's SQL and values, each queued key replaced: by its value when its insert was sent before,
+    else by its insert's CTE (`position`: the CTE number of each write earlier in this statement)."""
+    if not any(type(v) is QueuedKey for v in write.params):
+        return write.sql, write.params
+    pieces = write.sql.split("%s")
+    if len(pieces) != len(write.params) + 1 or "%%" in write.sql:
+        raise ValueError("a queued key can only stand in a statement whose every value is a parameter")
+    sql, values = [pieces[0]], []
+    for value, piece in zip(write.params, pieces[1:], strict=True):
+        if type(value) is not QueuedKey:
+            sql.append("%s")
+            values.append(value)
+        elif value.write.key is not None:
+            sql.append("%s")
+            values.append(_known(value))
+        elif id(value.write) in position:
+            cte = f"(SELECT * FROM w{position[id(value.write)]})"  # noqa: S608
+            sql.append(f"CAST({cte} AS text)" if value.as_text else cte)
+        else:
+            raise ValueError("a queued key stands in a write queued before its own insert")
+        sql.append(piece)
+    return "".join(sql), values
+
+
 def _finish(write: _Write, value) -> None:
     if write.returns is not None:
+        write.key = value
         write.returns(value)
     elif value == 0:
         raise write.model.NotUpdated("Save with update_fields did not affect any rows.")

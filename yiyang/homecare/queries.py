@@ -125,8 +125,15 @@ def _order_locked_rows(*, order_id, may_view, everything, role, **scope_parts) -
     if not everything:
         rows = rows.filter(_orders_visible_q(role, scope_from_prepared(**scope_parts), by_prefix=True))
     # of=("self",): lock the order row only, not the joined elder/item rows. The rating comes along
-    # (one-to-one): rating and the audit ask whether there is one.
-    return rows.select_for_update(of=("self",)).select_related(*ORDER_RELATED, "rating").defer(*ORDER_LOCKED_DEFERS).filter(pk=order_id)
+    # (one-to-one): rating and the audit ask whether there is one. One row: no ORDER BY (the model's
+    # ordering made PostgreSQL sort it).
+    return (
+        rows.select_for_update(of=("self",))
+        .select_related(*ORDER_RELATED, "rating")
+        .defer(*ORDER_LOCKED_DEFERS)
+        .filter(pk=order_id)
+        .order_by()
+    )
 
 
 ORDER_LOCKED = PreparedQuery(_order_locked_rows, name="order_locked")

@@ -24,24 +24,53 @@ fails outside a transaction is followed by no rollback, so there psycopg would k
 statement for the connection's whole life: a request that saw such an error makes it forget them when
 it ends. A savepoint's rollback (a nested atomic block) still makes psycopg forget them all; the
 lifecycle has none.
+
+Timestamps are read by psycopg's own loader. Django's wraps it in Python to label each value with the
+connection's time zone; in UTC (USE_TZ without a TIME_ZONE of the database's own, as here), which
+Django sets on every new connection, psycopg's loader already labels them `datetime.timezone.utc`.
+An order's locked read has sixteen such columns, and the wrapper cost a twentieth of a lifecycle
+request's Python.
 """
 
 from __future__ import annotations
 
 import time
+from datetime import UTC
 
+import psycopg
 from django.db.backends.postgresql import base
 from django.db.backends.utils import debug_transaction
-from psycopg.pq import TransactionStatus
+from psycopg.pq import Format, TransactionStatus
 
 from yiyang.core.hot_cursor import HotCursorMixin
 
 HEALTH_CHECK_AFTER = 5.0  # seconds without use
+TIMESTAMPTZ = psycopg.adapters.types["timestamptz"].oid
+
+
+class _UtcTimestamptzLoader:
+    """Django's timestamptz loader on a UTC connection, minus its Python: each instance is psycopg's own.
+
+    A class of its own because Django asks the registered loader for its `timezone` on every cursor
+    (and registers its own again when that differs).
+    """
+
+    format = Format.TEXT
+    timezone = UTC
+
+    def __new__(cls, oid: int, context=None):
+        return psycopg.adapters.get_loader(TIMESTAMPTZ, Format.TEXT)(oid, context)
 
 
 class DatabaseWrapper(HotCursorMixin, base.DatabaseWrapper):
     _used_at = float("-inf")
     _prepared_before_transaction: int | None = None
+
+    def get_new_connection(self, conn_params):
+        connection = super().get_new_connection(conn_params)
+        if self.timezone is UTC:
+            connection.adapters.register_loader("timestamptz", _UtcTimestamptzLoader)
+        return connection
 
     def _set_autocommit(self, autocommit):
         if not autocommit:
