@@ -59,7 +59,10 @@ class _UtcTimestamptzLoader:
     timezone = UTC
 
     def __new__(cls, oid: int, context=None):
-        return psycopg.adapters.get_loader(TIMESTAMPTZ, Format.TEXT)(oid, context)
+        return _PSYCOPG_TIMESTAMPTZ_LOADER(oid, context)
+
+
+_PSYCOPG_TIMESTAMPTZ_LOADER = psycopg.adapters.get_loader(TIMESTAMPTZ, Format.TEXT)  # its C version, when psycopg has one
 
 
 class DatabaseWrapper(HotCursorMixin, base.DatabaseWrapper):
