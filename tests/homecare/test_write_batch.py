@@ -2,6 +2,7 @@
 
 import tempfile
 from contextlib import contextmanager
+from datetime import timedelta
 
 import pytest
 from django.db import IntegrityError, connection, transaction
@@ -104,6 +105,69 @@ def test_a_check_in_writes_once_after_its_read(postgres, personas, elder, offeri
     assert OrderTransition.objects.filter(order=order, action="check_in").exists()
     assert AuditEvent.objects.filter(action="order.check_in", object_id=str(order.pk)).exists()
     assert Order.objects.get(pk=order.pk).status == "in_service"
+
+
+def test_a_check_out_writes_once_after_its_reads_and_the_payments(postgres, personas, elder, offerings, caregiver):
+    order = ops.order_assign(
+        order=place(elder, offerings["clean-home"].item, personas["operator"]), caregiver=caregiver, actor=personas["dispatcher"]
+    )
+    phone, start = caregiver.user, timezone.now() - timedelta(minutes=90)
+    ops.order_check_in(order=order.pk, actor=phone, lat=HOME[0], lng=HOME[1], device_time=start)
+    for task in order.item.tasks:
+        ops.order_task_record(order=order.pk, actor=phone, task_code=task["code"], outcome="done", device_time=start)
+    with CaptureQueriesContext(connection) as queries:
+        paid = ops.order_check_out(order=order.pk, actor=phone, lat=HOME[0], lng=HOME[1], elder_confirmed=True)
+    assert paid.status == "paid"
+    sql = [q["sql"] for q in queries.captured_queries if not q["sql"].startswith(("SAVEPOINT", "RELEASE SAVEPOINT"))]
+    assert writes(queries.captured_queries) == [sql[-1]]  # one statement, after every read (the payment's too)
+    spend = AuditEvent.objects.get(action="subsidy.spend", detail__order_ref=f"order:{order.pk}")
+    assert spend.object_id.isdigit()
+
+
+def test_a_read_of_other_tables_goes_ahead_of_queued_inserts(postgres, personas, elder, offerings, provider):
+    from yiyang.homecare.models import Provider
+
+    order = place(elder, offerings["clean-home"].item, personas["operator"])
+    with CaptureQueriesContext(connection) as queries, transaction.atomic(), writes_batched():
+        moved = row_insert(transition(order), batchable=True)
+        event = audit_record(actor=personas["operator"], action="order.note", obj=order)
+        Provider.objects.select_for_update().get(pk=provider.pk)
+        assert moved.pk is None and event.pk is None  # still queued
+        assert OrderTransition.objects.filter(pk__gte=0, action="note").count() == 1  # a read of their table sends them
+    sql = [q["sql"] for q in queries.captured_queries]
+    assert [s.split()[0] for s in sql if s.startswith(("SELECT", "WITH"))][:3] == ["SELECT", "WITH", "SELECT"]
+
+
+@pytest.mark.parametrize("queued_first", ["an update", "an insert with a unique key"])
+def test_other_queued_writes_go_before_any_read(postgres, personas, elder, offerings, provider, queued_first):
+    from yiyang.homecare.models import Provider, TaskOutcome
+
+    order = place(elder, offerings["clean-home"].item, personas["operator"])
+    with CaptureQueriesContext(connection) as queries, transaction.atomic(), writes_batched():
+        if queued_first == "an update":
+            order.note = "先写"
+            row_update(order, fields=("note", "updated_at"), batchable=True)
+        else:
+            now = timezone.now()
+            row_insert(TaskOutcome(order=order, task_code="sweep", outcome="done", device_time=now, received_at=now), batchable=True)
+        Provider.objects.select_for_update().get(pk=provider.pk)
+    sql = [q["sql"].split()[0] for q in queries.captured_queries if q["sql"].startswith(("SELECT", "WITH", "INSERT", "UPDATE"))]
+    assert sql[:2] in (["UPDATE", "SELECT"], ["INSERT", "SELECT"])
+
+
+def test_a_savepoint_rolled_back_drops_what_was_queued_after_it(postgres, personas, elder, offerings):
+    from django.db import DataError
+
+    order = place(elder, offerings["clean-home"].item, personas["operator"])
+    with transaction.atomic(), writes_batched():
+        kept = row_insert(transition(order, "kept"), batchable=True)
+        with pytest.raises(DataError), transaction.atomic():
+            row_insert(transition(order, "dropped"), batchable=True)
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT 1 / 0")  # fails while the insert waits behind it
+        after = row_insert(transition(order, "after"), batchable=True)
+    assert set(OrderTransition.objects.filter(order=order).values_list("action", flat=True)) == {"create", "kept", "after"}
+    assert kept.pk and after.pk
 
 
 @pytest.mark.django_db

@@ -13,6 +13,12 @@ when the block ends, inside the transaction, before its commit; a row is never u
 statement (PostgreSQL forbids it). Each write's SQL is Django's (`core.prepared` compiles it).
 On SQLite, which runs in-process, writes are simply made at once.
 
+One exception: a read that names none of the queued tables while only inserts wait (a check-out's
+payment locks the provider's row after queueing the transition and audit rows) does not send them
+first. The read cannot see them anyway, and an insert into a table with no unique key of its own never
+waits for another transaction (foreign keys are checked at commit), so sending it later cannot make a
+deadlock. A rollback to a savepoint drops what is queued: it was queued after the savepoint.
+
 A row whose insert waits in the queue has no key yet; `key_of(row)` stands in for it in the later writes
 of the same batch (a transition of a new order, its audit row), and the statement takes it from the
 insert's own CTE.
@@ -32,7 +38,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
-from django.db.models import Model
+from django.db.models import Model, UniqueConstraint
 from psycopg.pq import TransactionStatus
 
 from yiyang.core.hot_cursor import hot_cursor
@@ -162,9 +168,37 @@ def _known(value: QueuedKey):
 
 def _send_queue_first(execute, sql, params, many, context):
     connection = context["connection"]
-    if _queue(connection):
-        flush(connection)
+    queue = _queue(connection)
+    if queue:
+        if sql.startswith("ROLLBACK TO SAVEPOINT"):
+            queue.clear()  # queued after the last statement, so after any savepoint: undone with it
+        elif not _may_wait_behind(queue, sql):
+            flush(connection)
     return execute(sql, params, many, context)
+
+
+def _may_wait_behind(queue: list[_Write], sql: str) -> bool:
+    """True when the queued writes may stay behind this statement (see the module's notes): it is a read
+    naming none of their tables, and they are inserts that cannot wait for another transaction (no
+    unique key of their own; foreign keys are checked at commit)."""
+    if not sql.startswith("SELECT"):
+        return False
+    return all(write.returns is not None and not _has_unique_key(write.model) and write.model._meta.db_table not in sql for write in queue)
+
+
+_UNIQUE_KEYS: dict[type[Model], bool] = {}
+
+
+def _has_unique_key(model: type[Model]) -> bool:
+    found = _UNIQUE_KEYS.get(model)
+    if found is None:
+        meta = model._meta
+        found = _UNIQUE_KEYS[model] = (
+            any(field.unique and not field.primary_key for field in meta.local_concrete_fields)
+            or bool(meta.unique_together)
+            or any(isinstance(constraint, UniqueConstraint) for constraint in meta.constraints)
+        )
+    return found
 
 
 def flush(connection) -> None:

@@ -517,17 +517,6 @@ def vouchers_spend(
         existing = SPEND_BY_REF.first(order_ref=order_ref)
         if existing is not None:
             return _repeat(existing, elder)
-        spend = row_insert(
-            Spend(
-                order_ref=order_ref,
-                elder=elder,
-                provider=provider,
-                category=category,
-                asked_fen=amount_fen,
-                covered_fen=0,
-                actor=_user(actor),
-            )
-        )
         programme_ids = [p.pk for p in PROGRAMMES_NOT_DRAFT.fetch() if p.covers(category)]
         covered = 0
         if amount_fen and programme_ids:
@@ -558,8 +547,20 @@ def vouchers_spend(
                 )
                 remaining -= take
             covered = amount_fen - remaining
-        if covered:
-            Spend.objects.filter(pk=spend.pk).update(covered_fen=covered)
+        # Written once what it covers is known: inside a check-out it travels with the order's own writes
+        # (core.write_batch), and its audit row takes its key from it.
+        spend = row_insert(
+            Spend(
+                order_ref=order_ref,
+                elder=elder,
+                provider=provider,
+                category=category,
+                asked_fen=amount_fen,
+                covered_fen=covered,
+                actor=_user(actor),
+            ),
+            batchable=True,
+        )
         _flag_spend(elder=elder, order_ref=order_ref, order=order, covered=covered)
         audit_record(
             actor=actor, action="subsidy.spend", obj=spend, detail={"order_ref": order_ref, "asked_fen": amount_fen, "covered_fen": covered}
