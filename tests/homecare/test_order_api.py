@@ -134,6 +134,20 @@ def test_a_retry_gets_its_first_answer_even_once_the_checks_refuse_it(personas, 
     assert Order.objects.count() == 1
 
 
+def test_a_retry_without_a_signed_in_requester_gets_the_first_order(elder, offerings):
+    from django.contrib.auth.models import AnonymousUser
+
+    from yiyang.homecare import operations as ops
+
+    start, end = window()
+    item = offerings["clean-home"].item
+    placed = [
+        ops.order_create(elder=elder, item=item, window_start=start, window_end=end, actor=AnonymousUser(), idempotency_key="k-anon")
+        for _ in range(2)
+    ]
+    assert [created for _order, created in placed] == [True, False] and placed[0][0].pk == placed[1][0].pk
+
+
 def test_idempotency_key_is_a_database_constraint(personas, elder, offerings, menu, provider):
     import pytest
     from django.db import IntegrityError, transaction

@@ -120,8 +120,10 @@ def test_a_check_out_writes_once_after_its_reads_and_the_payments(postgres, pers
     assert paid.status == "paid"
     sql = [q["sql"] for q in queries.captured_queries if not q["sql"].startswith(("SAVEPOINT", "RELEASE SAVEPOINT"))]
     assert writes(queries.captured_queries) == [sql[-1]]  # one statement, after every read (the payment's too)
-    spend = AuditEvent.objects.get(action="subsidy.spend", detail__order_ref=f"order:{order.pk}")
-    assert spend.object_id.isdigit()
+    from yiyang.subsidies.models import Spend
+
+    spend = Spend.objects.get(order_ref=f"order:{order.pk}")
+    assert AuditEvent.objects.get(action="subsidy.spend", detail__order_ref=spend.order_ref).object_id == str(spend.pk)
 
 
 def test_a_read_of_other_tables_goes_ahead_of_queued_inserts(postgres, personas, elder, offerings, provider):
@@ -228,6 +230,38 @@ def test_a_statement_run_at_once_with_a_queued_key_sends_its_insert_first(postgr
     assert OrderTransition.objects.get(pk=created.pk).order_id == order.pk
 
 
+def test_the_rows_standing_in_for_a_key_get_it_when_it_is_known(postgres, personas, elder, offerings):
+    with transaction.atomic(), writes_batched():
+        order, created, event = placed_with_its_rows(elder, offerings["clean-home"], personas["operator"])
+        assert repr(created.order_id) == "<key of a queued homecare.Order row>"  # not the statement and its values
+    assert (created.order_id, event.object_id) == (order.pk, str(order.pk))
+
+
+def test_a_key_stands_only_in_statements_whose_values_are_all_parameters(postgres, personas, elder, offerings):
+    from yiyang.core.write_batch import QueuedKey, _with_keys, _Write
+
+    insert = _Write('INSERT INTO "t" ("a") VALUES (%s) RETURNING "id"', ["x"], Order, returns=lambda key: None)
+    for sql, params in (
+        ("INSERT INTO u (a, b) VALUES (%s, '%%s')", [QueuedKey(insert)]),
+        ("INSERT INTO u (a, b) VALUES (%s, 1)", [QueuedKey(insert), 2]),
+    ):
+        with pytest.raises(ValueError, match="every value is a parameter"):
+            _with_keys(_Write(sql, params, Order, returns=None), {id(insert): 0})
+    sql, params = _with_keys(
+        _Write("INSERT INTO u (a, b) VALUES (%s, %s)", [QueuedKey(insert, as_text=True), 2], Order, returns=None), {id(insert): 0}
+    )
+    assert (sql, params) == ("INSERT INTO u (a, b) VALUES (CAST((SELECT * FROM w0) AS text), %s)", [2])
+
+
+def test_a_key_of_a_row_rolled_back_to_a_savepoint_says_so(postgres, personas, elder, offerings):
+    with transaction.atomic(), writes_batched():
+        with pytest.raises(ZeroDivisionError), transaction.atomic():
+            order = row_insert(new_order(elder, offerings["clean-home"], personas["operator"]), batchable=True)
+            1 / 0  # noqa: B018
+        with pytest.raises(ValueError, match="rolled back to a savepoint"):
+            row_insert(new_row(OrderTransition, order_id=key_of(order), action="x", from_status="", to_status="", at=timezone.now()))
+
+
 def test_a_row_never_saved_has_no_key(db, personas, elder, offerings):
     with pytest.raises(ValueError, match="never saved"):
         key_of(new_order(elder, offerings["clean-home"], personas["operator"]))
@@ -278,15 +312,52 @@ def test_an_order_placed_goes_as_one_statement_without_begin_or_commit(restore_r
 
 
 def test_an_order_refused_by_the_database_leaves_nothing(restore_regions, transactional_postgres, personas, elder, offerings):
+    from django.db import DataError
+
     operator, offering = personas["operator"], offerings["clean-home"]
     row_insert(new_order(elder, offering, operator, idempotency_key="twice"))
     transitions, events = OrderTransition.objects.count(), AuditEvent.objects.count()
-    with pytest.raises(IntegrityError), batched_transaction():
+    with pytest.raises(IntegrityError), batched_transaction():  # its first write refused
         placed_with_its_rows(elder, offering, operator, idempotency_key="twice")
+    with pytest.raises(DataError), batched_transaction():  # its last write refused, after the order and its transition
+        order, _created, _event = placed_with_its_rows(elder, offering, operator, idempotency_key="last")
+        audit_record(actor=operator, action="x" * 500, obj=order)
     assert (Order.objects.count(), OrderTransition.objects.count(), AuditEvent.objects.count()) == (1, transitions, events)
     with batched_transaction():  # the connection goes on
         placed_with_its_rows(elder, offering, operator, idempotency_key="once")
     assert Order.objects.count() == 2
+
+
+def test_a_connection_lost_as_the_order_leaves_reports_djangos_error(restore_regions, transactional_postgres, personas, elder, offerings):
+    import psycopg
+    from django.db import OperationalError
+
+    connection.ensure_connection()
+    pid = connection.connection.info.backend_pid
+    with pytest.raises(OperationalError), batched_transaction():  # Django's, as for any statement
+        placed_with_its_rows(elder, offerings["clean-home"], personas["operator"])
+        with psycopg.connect(**{**connection.get_connection_params(), "context": None}, autocommit=True) as other:
+            other.execute("SELECT pg_terminate_backend(%s)", [pid])
+    assert not Order.objects.exists()  # on a new connection
+
+
+def test_a_placed_order_through_the_backstop_of_its_key(restore_regions, transactional_postgres, personas, elder, offerings, monkeypatch):
+    from yiyang.homecare import operations as homecare_operations
+
+    operator, item = personas["operator"], offerings["clean-home"].item
+    first = place(elder, item, operator, idempotency_key="race")
+    real_first = homecare_operations.ORDER_BY_IDEMPOTENCY_KEY.first
+    looks = []
+
+    def a_retry_racing_past_the_read(**values):
+        looks.append(values)
+        return None if len(looks) == 1 else real_first(**values)
+
+    monkeypatch.setattr(homecare_operations.ORDER_BY_IDEMPOTENCY_KEY, "first", a_retry_racing_past_the_read)
+    start, end = window()
+    again, created = ops.order_create(elder=elder, item=item, window_start=start, window_end=end, actor=operator, idempotency_key="race")
+    assert (again.pk, created, len(looks)) == (first.pk, False, 2)  # refused by the unique key, then found
+    assert Order.objects.count() == 1 and OrderTransition.objects.filter(order=first).count() == 1
 
 
 def test_a_batch_with_an_update_keeps_its_transaction(restore_regions, transactional_postgres, personas, elder, offerings):

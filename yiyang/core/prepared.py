@@ -359,13 +359,22 @@ def _insert(obj: Model, *, using: str, batchable: bool, upsert: tuple | None) ->
         write = queued(connection, sql, params, model=model, returns=lambda key: setattr(obj, key_column, key))
         if write is not None:
             obj._state.queued_insert = write  # for core.write_batch.key_of
+            _stand_ins_replaced_when_sent(obj, fields, params)
             return obj
     cursor = hot_cursor(connection)
     cursor.execute(sql, with_keys_known(connection, params))
+    _stand_ins_replaced_when_sent(obj, fields, params)
     row = cursor.fetchone()
     for field, value in zip(returning, row, strict=True):
         setattr(obj, field.attname, value)
     return obj
+
+
+def _stand_ins_replaced_when_sent(obj: Model, fields, params: list) -> None:
+    # A field holding another queued insert's key (core.write_batch.key_of) gets the key itself once known.
+    for field, value in zip(fields, params, strict=True):
+        if type(value) is QueuedKey:
+            value.stands_in(obj, field.attname)
 
 
 def _save(obj: Model, using: str, upsert: tuple | None) -> Model:

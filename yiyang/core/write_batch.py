@@ -34,12 +34,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.db.models import Model, UniqueConstraint
-from psycopg.pq import TransactionStatus
+from psycopg.pq import ConnStatus, TransactionStatus
 
 from yiyang.core.hot_cursor import hot_cursor
 
@@ -53,6 +53,9 @@ class _Write:
     returns: Callable[[Any], None] | None
     row: tuple | None = None  # an update's (table, pk)
     key: Any = None  # an insert's key, once it is known
+    dropped: bool = False  # rolled back to a savepoint before it was sent
+    # (instance, attribute, as text) of the rows whose values stand for this insert's key: set when it is known.
+    dependants: list = field(default_factory=list)
 
 
 @dataclass(frozen=True, eq=False)
@@ -61,6 +64,16 @@ class QueuedKey:
 
     write: _Write
     as_text: bool = False
+
+    def __repr__(self) -> str:  # not the queued statement and its values, which may reach a log
+        return f"<key of a queued {self.write.model._meta.label} row>"
+
+    def stands_in(self, obj: Model, attname: str) -> None:
+        """obj.attname holds this stand-in: give it the key once the insert is sent."""
+        if self.write.key is None:
+            self.write.dependants.append((obj, attname, self.as_text))
+        else:
+            setattr(obj, attname, _known(self))
 
 
 def _queue(connection) -> list[_Write] | None:
@@ -126,7 +139,10 @@ def _flush_in_autocommit(connection) -> None:
     try:
         flush(connection)
     finally:
-        driver.autocommit = False  # Django's commit at the block's end then finds nothing to commit
+        # Django's commit at the block's end then finds nothing to commit. A connection lost meanwhile is
+        # left as it is: its error is the one to report, and Django closes it.
+        if driver.pgconn.status == ConnStatus.OK:
+            driver.autocommit = False
 
 
 def queued(connection, sql: str, params: list, *, model: type[Model], returns=None, row: tuple | None = None) -> _Write | None:
@@ -162,8 +178,14 @@ def with_keys_known(connection, values: list) -> list:
 
 def _known(value: QueuedKey):
     if value.write.key is None:
-        raise ValueError("a queued key of an insert that was never sent")
+        raise ValueError(_unsent(value))
     return str(value.write.key) if value.as_text else value.write.key
+
+
+def _unsent(value: QueuedKey) -> str:
+    if value.write.dropped:
+        return f"the {value.write.model._meta.label} row this key stands for was rolled back to a savepoint"
+    return f"the {value.write.model._meta.label} row this key stands for was never sent"
 
 
 def _send_queue_first(execute, sql, params, many, context):
@@ -171,7 +193,10 @@ def _send_queue_first(execute, sql, params, many, context):
     queue = _queue(connection)
     if queue:
         if sql.startswith("ROLLBACK TO SAVEPOINT"):
-            queue.clear()  # queued after the last statement, so after any savepoint: undone with it
+            # Queued after the last statement, so after any savepoint: undone with it.
+            for write in queue:
+                write.dropped = True
+            queue.clear()
         elif not _may_wait_behind(queue, sql):
             flush(connection)
     return execute(sql, params, many, context)
@@ -248,7 +273,7 @@ def _with_keys(write: _Write, position: dict[int, int]) -> tuple[str, list]:
             cte = f"(SELECT * FROM w{position[id(value.write)]})"  # noqa: S608
             sql.append(f"CAST({cte} AS text)" if value.as_text else cte)
         else:
-            raise ValueError("a queued key stands in a write queued before its own insert")
+            raise ValueError(_unsent(value))
         sql.append(piece)
     return "".join(sql), values
 
@@ -257,5 +282,8 @@ def _finish(write: _Write, value) -> None:
     if write.returns is not None:
         write.key = value
         write.returns(value)
+        for obj, attname, as_text in write.dependants:
+            setattr(obj, attname, str(value) if as_text else value)
+        write.dependants.clear()
     elif value == 0:
         raise write.model.NotUpdated("Save with update_fields did not affect any rows.")

@@ -235,20 +235,15 @@ def order_create(
     if len(idempotency_key) > 128:
         raise DomainError(_("The Idempotency-Key may be at most 128 characters."), field="Idempotency-Key", code="idempotency_key")
     actor_id = actor.pk if getattr(actor, "is_authenticated", False) else None
-    # A retried request finds its order through the key's unique constraint (the insert below fails) or,
-    # when the checks now refuse it (its window has passed since), through the key: it always gets the
-    # answer of its first try, and a first try costs no read for it.
-    try:
-        offering, note = _order_checks(
-            elder=elder, item=item, provider=provider, window_start=window_start, window_end=window_end, note=note
-        )
-    except DomainError:
-        if idempotency_key and (existing := ORDER_BY_IDEMPOTENCY_KEY.first(requested_by_id=actor_id, key=idempotency_key)):
+    if idempotency_key:
+        existing = ORDER_BY_IDEMPOTENCY_KEY.first(requested_by_id=actor_id, key=idempotency_key)
+        if existing is not None:
             return _same_request(existing, elder=elder, item=item), False
-        raise
+    offering, note = _order_checks(elder=elder, item=item, provider=provider, window_start=window_start, window_end=window_end, note=note)
     now = timezone.now()
     try:
-        # No read in this transaction: on PostgreSQL its three rows leave as one statement (core.write_batch).
+        # Nothing read in this transaction: on PostgreSQL its three rows leave as one statement, without
+        # BEGIN or COMMIT (core.write_batch).
         with batched_transaction():
             order = row_insert(
                 Order(
@@ -288,7 +283,7 @@ def order_create(
                 detail={"item": item.code, "provider": offering.provider_id, "channel": channel},
             )
     except IntegrityError:
-        # A retry: the unique constraint on (requester, key) refused a second order.
+        # The unique constraint is the backstop for two retries racing past the check above.
         if idempotency_key:
             existing = ORDER_BY_IDEMPOTENCY_KEY.first(requested_by_id=actor_id, key=idempotency_key)
             if existing is not None:
