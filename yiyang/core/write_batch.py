@@ -219,7 +219,7 @@ def _has_unique_key(model: type[Model]) -> bool:
     if found is None:
         meta = model._meta
         found = _UNIQUE_KEYS[model] = (
-            any(field.unique and not field.primary_key for field in meta.local_concrete_fields)
+            any(model_field.unique and not model_field.primary_key for model_field in meta.local_concrete_fields)
             or bool(meta.unique_together)
             or any(isinstance(constraint, UniqueConstraint) for constraint in meta.constraints)
         )

@@ -231,6 +231,8 @@ def order_create(
     recurrence: Recurrence | None = None,
 ) -> tuple[Order, bool]:
     """Place an order. Returns (order, created); a repeated Idempotency-Key returns the first order."""
+    from yiyang.people.models import ElderStatus
+
     idempotency_key = (idempotency_key or "").strip()
     if len(idempotency_key) > 128:
         raise DomainError(_("The Idempotency-Key may be at most 128 characters."), field="Idempotency-Key", code="idempotency_key")
@@ -239,8 +241,19 @@ def order_create(
         existing = ORDER_BY_IDEMPOTENCY_KEY.first(requested_by_id=actor_id, key=idempotency_key)
         if existing is not None:
             return _same_request(existing, elder=elder, item=item), False
-    offering, note = _order_checks(elder=elder, item=item, provider=provider, window_start=window_start, window_end=window_end, note=note)
+    if elder.status != ElderStatus.ACTIVE:
+        raise DomainError(
+            _("%(elder)s's file is archived (%(status)s); no order can be placed.")
+            % {"elder": elder.name, "status": elder.get_status_display()},
+            field="elder",
+            code="elder_archived",
+        )
+    if not item.is_active:
+        raise DomainError(_("“%(item)s” is no longer on the menu.") % {"item": item.name}, field="item", code="item_inactive")
     now = timezone.now()
+    _window_checks(window_start, window_end, now)
+    note = free_text(note, field="note", max_length=500)
+    offering = _offering_for(elder=elder, item=item, provider=provider)
     try:
         # Nothing read in this transaction: on PostgreSQL its three rows leave as one statement, without
         # BEGIN or COMMIT (core.write_batch).
@@ -292,26 +305,6 @@ def order_create(
     if offering.provider.auto_dispatch:
         transaction.on_commit(lambda: order_auto_dispatch(order_id=order.pk))
     return order, True
-
-
-def _order_checks(
-    *, elder, item: ServiceItem, provider: Provider | None, window_start, window_end, note: str
-) -> tuple[ProviderOffering, str]:
-    """What order_create refuses, in the order the hotline hears it; (the offering, the cleaned note)."""
-    from yiyang.people.models import ElderStatus
-
-    if elder.status != ElderStatus.ACTIVE:
-        raise DomainError(
-            _("%(elder)s's file is archived (%(status)s); no order can be placed.")
-            % {"elder": elder.name, "status": elder.get_status_display()},
-            field="elder",
-            code="elder_archived",
-        )
-    if not item.is_active:
-        raise DomainError(_("“%(item)s” is no longer on the menu.") % {"item": item.name}, field="item", code="item_inactive")
-    _window_checks(window_start, window_end, timezone.now())
-    note = free_text(note, field="note", max_length=500)
-    return _offering_for(elder=elder, item=item, provider=provider), note
 
 
 def _same_request(existing: Order, *, elder, item) -> Order:
