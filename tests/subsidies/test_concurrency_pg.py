@@ -122,3 +122,56 @@ def test_two_concurrent_redemptions_of_one_hour_balance(restore_regions, transac
     account.refresh_from_db()
     assert account.balance == 30
     assert ledger_check(HourAccount, HourEntry).ok
+
+
+def test_spends_of_one_provider_do_not_wait_for_each_other_but_settlement_waits_for_them(restore_regions, transactional_db):
+    _require_postgres()
+    from django.db import OperationalError, transaction
+
+    from yiyang.subsidies.operations import current_period, settlement_close
+
+    officer = persona(Role.COUNTY_OFFICER, regions=("331102",))
+    provider = ProviderFactory()
+    programme = make_programme(officer)
+    first, second = ElderFactory(birth_date=date(1935, 1, 1)), ElderFactory(birth_date=date(1936, 1, 1))
+    grants_run_month(programme=programme, period=PERIOD, actor=officer)
+    spent, tried, release = threading.Event(), threading.Event(), threading.Event()
+
+    def spend_and_hold():
+        # The first spend stays open, its provider row held, until the others have tried.
+        with transaction.atomic():
+            covered = vouchers_spend(elder=first, order_ref="held", category="meal", amount_fen=4000, actor=officer, provider=provider)
+            spent.set()
+            release.wait(timeout=20)
+        return covered
+
+    def within(seconds, call):
+        with transaction.atomic():
+            with connection.cursor() as cursor:
+                cursor.execute(f"SET LOCAL lock_timeout = '{int(seconds * 1000)}ms'")
+            return call()
+
+    def another_spend():
+        spent.wait(timeout=10)
+        try:
+            # A visit the vouchers do not cover: all it shares with the first spend is the provider's row.
+            return within(
+                2,
+                lambda: vouchers_spend(elder=second, order_ref="other", category="bath", amount_fen=3000, actor=officer, provider=provider),
+            )
+        finally:
+            tried.set()
+
+    def settle():
+        tried.wait(timeout=10)
+        try:
+            return within(0.5, lambda: settlement_close(provider=provider, period=current_period(), actor=officer))
+        finally:
+            release.set()
+
+    results = _race([spend_and_hold, another_spend, settle])
+    assert results[0] == 4000, results
+    assert results[1] == 0, results  # it did not wait for the first spend to commit
+    assert isinstance(results[2], OperationalError) and "lock timeout" in str(results[2]), results  # settlement did
+    assert Spend.objects.filter(order_ref__in=["held", "other"]).count() == 2
+    assert ledger_check(Account, Entry).ok

@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 
 from yiyang.audit.operations import audit_record
 from yiyang.core.errors import DomainError, StateConflict
+from yiyang.core.hot_cursor import hot_cursor
 from yiyang.core.prepared import PreparedQuery, row_insert
 from yiyang.homecare.models import Provider
 from yiyang.people.models import Elder, ElderLink, ElderStatus, LivingArrangement
@@ -462,7 +463,7 @@ def _order_for(order_ref: str):
 
 def booking_period(provider_id: int) -> date:
     """The month new entries for a provider are booked in: this month, or the month after the last closed one.
-    Call with the provider row locked."""
+    Call with the provider row held against settlement (FOR UPDATE, or a spend's KEY SHARE)."""
     period = current_period()
     last_closed = Settlement.objects.filter(provider_id=provider_id).order_by("-period").values_list("period", flat=True).first()
     if last_closed is not None and last_closed >= period:
@@ -477,9 +478,24 @@ def _provider_account(kind: str, programme_id: int, provider_id: int) -> Account
 
 # Every paid home-care visit asks these: compiled once (core.prepared).
 SPEND_BY_REF = PreparedQuery(lambda *, order_ref: Spend.objects.filter(order_ref=order_ref).order_by(), name="spend_by_ref")
-PROVIDER_LOCKED = PreparedQuery(
-    lambda *, provider_id: Provider.objects.select_for_update().filter(pk=provider_id).only("pk").order_by(), name="provider_locked"
-)
+# Spends of one provider hold its row in KEY SHARE mode, which they share: settlement, a refund or a change to
+# the provider (FOR UPDATE) waits for the spends under way and they for it, but a provider's check-outs no
+# longer queue behind one another until each has committed. Two spends of one reference still take turns, on
+# a lock for the reference itself (advisory, held to the end of the transaction): the second waits, then finds
+# the first one's spend. Both in one statement, as every paid visit takes them.
+SPEND_REFERENCE_LOCKS = 0x5370_656E  # the advisory locks' first key: a namespace for spend references
+
+
+def _hold_for_spend(*, provider_id: int, order_ref: str) -> None:
+    if not connection.features.has_select_for_update:
+        return  # SQLite: writers take the whole database in turn (core.sqlite)
+    provider_table, pk = connection.ops.quote_name(Provider._meta.db_table), connection.ops.quote_name(Provider._meta.pk.column)
+    hot_cursor(connection).execute(
+        f"SELECT pg_advisory_xact_lock(%s, hashtext(%s)) FROM {provider_table} WHERE {pk} = %s FOR KEY SHARE",  # noqa: S608 (identifiers from the model's meta)
+        [SPEND_REFERENCE_LOCKS, order_ref, provider_id],
+    )
+
+
 PROGRAMMES_NOT_DRAFT = PreparedQuery(
     lambda: Programme.objects.exclude(status=ProgrammeStatus.DRAFT).order_by("pk"), name="programmes_not_draft"
 )
@@ -511,9 +527,7 @@ def vouchers_spend(
             if existing is not None:
                 return _repeat(existing, elder)
             raise DomainError(_("No provider for this order."), field="order_ref")
-        # The provider row is the mutex for its months (settlement takes it too) and for its orders' spends:
-        # a second call for the same reference waits here, then finds the first one's spend.
-        PROVIDER_LOCKED.first(provider_id=provider.pk)
+        _hold_for_spend(provider_id=provider.pk, order_ref=order_ref)
         existing = SPEND_BY_REF.first(order_ref=order_ref)
         if existing is not None:
             return _repeat(existing, elder)
