@@ -203,3 +203,21 @@ def test_a_database_in_another_time_zone_keeps_djangos_loader(own_connection):
         assert value.tzinfo == ZoneInfo("Asia/Shanghai") and value.hour == 8
     finally:
         shanghai.close()
+
+
+def test_a_statement_with_many_parameters_is_parsed_once(own_connection):
+    """A write batch has more than the 50 parameters psycopg caches by default: it too is parsed only once."""
+    from psycopg import _queries
+
+    wrapper, _checks = own_connection
+    assert _queries.MAX_CACHED_STATEMENT_PARAMS >= pg_backend.CACHED_STATEMENT_PARAMETERS
+    assert _queries.MAX_CACHED_STATEMENT_LENGTH >= pg_backend.CACHED_STATEMENT_BYTES
+    values = list(range(120))
+    sql = "SELECT " + " + ".join(["%s::int"] * len(values)) + " AS total -- " + "x" * 4500
+    with wrapper.cursor() as cursor:
+        cursor.execute(sql, values)
+        parsed = _queries._query2pg.cache_info()
+        cursor.execute(sql, values)
+        assert cursor.fetchone()[0] == sum(values)
+    after = _queries._query2pg.cache_info()
+    assert (after.hits, after.misses) == (parsed.hits + 1, parsed.misses)

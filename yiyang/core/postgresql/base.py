@@ -30,6 +30,13 @@ connection's time zone; in UTC (USE_TZ without a TIME_ZONE of the database's own
 Django sets on every new connection, psycopg's loader already labels them `datetime.timezone.utc`.
 An order's locked read has sixteen such columns, and the wrapper cost a twentieth of a lifecycle
 request's Python.
+
+psycopg turns a statement's `%s` placeholders into PostgreSQL's `$1` by parsing it, and remembers the
+result only for statements of up to 4,096 bytes and 50 parameters. The write batches of placing an order
+and of a check-out (core.write_batch: the order, its transition, audit rows, the voucher spend) have
+more parameters, so each was parsed anew on every request: a tenth of a check-out's Python. The limits
+are raised for statements of the size these batches come in; they come in a few shapes, and psycopg's
+cache keeps 128 statements at most, so the memory it may take stays small.
 """
 
 from __future__ import annotations
@@ -40,11 +47,21 @@ from datetime import UTC
 import psycopg
 from django.db.backends.postgresql import base
 from django.db.backends.utils import debug_transaction
+from psycopg import _queries as psycopg_queries
 from psycopg.pq import Format, TransactionStatus
 
 from yiyang.core.hot_cursor import HotCursorMixin
 
 HEALTH_CHECK_AFTER = 5.0  # seconds without use
+# The largest statements whose parsed placeholders psycopg keeps (see above): module settings of psycopg's
+# own, read on every statement; tests/core/test_postgresql_backend.py fails if a new psycopg drops them.
+CACHED_STATEMENT_BYTES, CACHED_STATEMENT_PARAMETERS = 8192, 200
+for _name, _value in (
+    ("MAX_CACHED_STATEMENT_LENGTH", CACHED_STATEMENT_BYTES),
+    ("MAX_CACHED_STATEMENT_PARAMS", CACHED_STATEMENT_PARAMETERS),
+):
+    if getattr(psycopg_queries, _name, _value) < _value:
+        setattr(psycopg_queries, _name, _value)
 TIMESTAMPTZ = psycopg.adapters.types["timestamptz"].oid
 
 
