@@ -128,15 +128,17 @@ def read_ahead(order: OrderRef, viewer=None) -> OrderRef | ReadAhead:
     return ReadAhead(_locked(order, viewer))
 
 
-def _locked(order: OrderRef | ReadAhead, viewer=None) -> Order:
+def _locked(order: OrderRef | ReadAhead, viewer=None, visit_end: datetime | None = None) -> Order:
     """The order, re-read under its row lock with what the operations and the API answer need.
 
     `viewer`: the user in whose scope the order must lie (`queries.orders_visible_to`). The scope
     check and the lock are then one query, and an order outside it is a 404, as if it did not exist.
+    `visit_end`: a check-out's time, whose reads then come with the order (`queries.order_locked`),
+    except on SQLite's read-ahead path, where the check-out reads them itself.
     """
     if isinstance(order, ReadAhead):
         return _refreshed(order.order, viewer)
-    locked = order_locked(order if isinstance(order, int) else order.pk, viewer=viewer)
+    locked = order_locked(order if isinstance(order, int) else order.pk, viewer=viewer, visit_end=visit_end)
     if locked is None:
         if viewer is None:
             raise Order.DoesNotExist
@@ -584,13 +586,17 @@ def order_check_out(
     """End of the visit; refused while a required task has no outcome. The automatic audit follows at once."""
     now = timezone.now()
     order = read_ahead(order, viewer)
+    try:
+        visit_end = _device_time(device_time, now)
+    except DomainError:
+        visit_end = None  # refused below, after the order's own checks, as before
     with transaction.atomic(), writes_batched():
-        order = _locked(order, viewer)
+        order = _locked(order, viewer, visit_end=visit_end)
         _require_assigned(order, actor)
         _check(order, Action.CHECK_OUT)
         point = _coordinates(lat, lng)
         device_time = _device_time(device_time, now)
-        done = {outcome.task_code for outcome in TASK_OUTCOMES.fetch(order_id=order.pk)}
+        done = _tasks_done(order)
         missing = [t["label"] for t in order.item.tasks if t.get("required") and t["code"] not in done]
         if missing:
             raise DomainError(
@@ -606,7 +612,7 @@ def order_check_out(
         order.checkout_distance_m = _distance_from_home(order, point)
         order.elder_confirmed = bool(elder_confirmed)
         # The audit's reads first: then the check-out's writes and the audit's leave together (core.write_batch).
-        findings = audit_findings(order)
+        findings = audit_findings(order, overlapping=_visits_overlapping_read(order))
         _move(order, Action.CHECK_OUT, actor=actor, device_time=device_time, at=now)
         audit_record(
             actor=actor, action="order.check_out", obj=order, region=_region_of(order), detail={"distance_m": order.checkout_distance_m}
@@ -617,6 +623,20 @@ def order_check_out(
 
 
 CHECKOUT_FIELDS = ("checkout_at", "checkout_received_at", "checkout_lat", "checkout_lng", "checkout_distance_m", "elder_confirmed")
+
+
+def _tasks_done(order: Order) -> set[str]:
+    """The codes of the tasks with an outcome: as read with the order (`queries.order_locked`), or now."""
+    if hasattr(order, "tasks_done"):
+        return set(order.tasks_done.split("\n")) if order.tasks_done else set()
+    return {outcome.task_code for outcome in TASK_OUTCOMES.fetch(order_id=order.pk)}
+
+
+def _visits_overlapping_read(order: Order) -> list[int] | None:
+    """The overlapping visits read with the order for this check-out's time, or None if they were not."""
+    if not hasattr(order, "visits_overlapping"):
+        return None
+    return sorted(int(pk) for pk in order.visits_overlapping.split(",")) if order.visits_overlapping else []
 
 
 def order_not_home(*, order: OrderRef, actor, lat, lng, device_time: datetime | None = None, note: str = "", viewer=None) -> Order:
@@ -632,11 +652,12 @@ def order_not_home(*, order: OrderRef, actor, lat, lng, device_time: datetime | 
 # Audit and payment ------------------------------------------------------------------------------
 
 
-def audit_findings(order: Order) -> tuple[list[dict], list[dict]]:
+def audit_findings(order: Order, *, overlapping: list[int] | None = None) -> tuple[list[dict], list[dict]]:
     """(flags, notes) of the automatic audit. Flags send the visit to an officer; notes only inform.
 
     A late sync is a note, never a flag on its own: in the mountains a phone may be offline for
     hours, so device times are judged like any others and the delay is shown to the officer.
+    `overlapping`: the ids of the caregiver's visits overlapping this one, when the caller read them.
     """
     flags: list[dict] = []
     notes: list[dict] = []
@@ -664,12 +685,13 @@ def audit_findings(order: Order) -> tuple[list[dict], list[dict]]:
             }
         )
     if order.caregiver_id and order.checkin_at and order.checkout_at:
-        overlapping = sorted(
-            visit.pk
-            for visit in VISITS_OVERLAPPING.fetch(
-                caregiver_id=order.caregiver_id, order_id=order.pk, checkin_at=order.checkin_at, checkout_at=order.checkout_at
+        if overlapping is None:
+            overlapping = sorted(
+                visit.pk
+                for visit in VISITS_OVERLAPPING.fetch(
+                    caregiver_id=order.caregiver_id, order_id=order.pk, checkin_at=order.checkin_at, checkout_at=order.checkout_at
+                )
             )
-        )
         if overlapping:
             flags.append(
                 {
