@@ -9,7 +9,7 @@ from tests.homecare.helpers import place
 from yiyang.core.errors import DomainError
 from yiyang.homecare import operations as ops
 from yiyang.homecare.models import Certificate, Qualification
-from yiyang.homecare.queries import dispatch_suggestions
+from yiyang.homecare.queries import dispatch_suggestions, order_locked
 
 
 def test_ranking_and_exclusions(personas, elder, offerings, provider):
@@ -19,7 +19,7 @@ def test_ranking_and_exclusions(personas, elder, offerings, provider):
     Certificate.objects.create(caregiver=expired, kind=Qualification.CARE_WORKER, expires_on=date.today() - timedelta(days=1))
     make_caregiver(provider, name="下班", at=HOME, work_start="13:00", work_end="18:00")
     busy = make_caregiver(provider, name="忙", at=HOME)
-    ops.order_assign(
+    booked = ops.order_assign(
         order=place(elder, offerings["comfort-chat"].item, personas["operator"], hour=9, minute=30),
         caregiver=busy,
         actor=personas["dispatcher"],
@@ -41,6 +41,11 @@ def test_ranking_and_exclusions(personas, elder, offerings, provider):
     with pytest.raises(DomainError) as clash:
         ops.order_assign(order=order, caregiver=busy, actor=personas["dispatcher"])
     assert clash.value.status == 409 and clash.value.code == "caregiver_busy"
+    # ... and is told which order is in the way, and when.
+    assert clash.value.extra["clashing_order"] == booked.pk
+    assert f"#{booked.pk}" in str(clash.value) and "09:30" in str(clash.value)
+    # The overlap check read with the order under its lock finds the same order.
+    assert order_locked(order.pk, clash_caregiver_id=busy.pk).caregiver_clash == booked.pk
 
 
 def test_distance_counts_from_the_previous_visit_and_load_breaks_ties(personas, elder, offerings, provider):

@@ -128,17 +128,20 @@ def read_ahead(order: OrderRef, viewer=None) -> OrderRef | ReadAhead:
     return ReadAhead(_locked(order, viewer))
 
 
-def _locked(order: OrderRef | ReadAhead, viewer=None, visit_end: datetime | None = None) -> Order:
+def _locked(order: OrderRef | ReadAhead, viewer=None, visit_end: datetime | None = None, clash_caregiver_id: int | None = None) -> Order:
     """The order, re-read under its row lock with what the operations and the API answer need.
 
     `viewer`: the user in whose scope the order must lie (`queries.orders_visible_to`). The scope
     check and the lock are then one query, and an order outside it is a 404, as if it did not exist.
-    `visit_end`: a check-out's time, whose reads then come with the order (`queries.order_locked`),
-    except on SQLite's read-ahead path, where the check-out reads them itself.
+    `visit_end`, `clash_caregiver_id`: a check-out's time, a caregiver being assigned, whose reads then
+    come with the order (`queries.order_locked`), except on SQLite's read-ahead path, where the
+    operation reads them itself.
     """
     if isinstance(order, ReadAhead):
         return _refreshed(order.order, viewer)
-    locked = order_locked(order if isinstance(order, int) else order.pk, viewer=viewer, visit_end=visit_end)
+    locked = order_locked(
+        order if isinstance(order, int) else order.pk, viewer=viewer, visit_end=visit_end, clash_caregiver_id=clash_caregiver_id
+    )
     if locked is None:
         if viewer is None:
             raise Order.DoesNotExist
@@ -344,10 +347,11 @@ def order_assign(*, order: OrderRef, caregiver: Caregiver | int, actor, reason: 
     with transaction.atomic(), writes_batched():
         # The caregiver's row is the lock that serialises their assignments; the overlap check below
         # then sees every assignment committed before ours.
-        locked = CAREGIVER_LOCKED.first(caregiver_id=caregiver if named_by_id else caregiver.pk)
+        caregiver_id = caregiver if named_by_id else caregiver.pk
+        locked = CAREGIVER_LOCKED.first(caregiver_id=caregiver_id)
         if locked is None and not named_by_id:
             raise Caregiver.DoesNotExist
-        order = _locked(order, viewer)
+        order = _locked(order, viewer, clash_caregiver_id=caregiver_id)
         if named_by_id and (locked is None or locked.provider_id != order.provider_id):
             raise DomainError(_("This caregiver does not work for the order's provider."), field="caregiver_id", code="unknown_caregiver")
         caregiver = locked
@@ -363,7 +367,7 @@ def order_assign(*, order: OrderRef, caregiver: Caregiver | int, actor, reason: 
         problem = qualification_problem(caregiver, order.item, timezone.localtime(order.window_start).date())
         if problem:
             raise DomainError(problem, field="caregiver", code="caregiver_unqualified")
-        clash = CAREGIVER_CLASH.first(caregiver_id=caregiver.pk, order_id=order.pk, start=order.window_start, end=order.window_end)
+        clash = _caregiver_clash(order, caregiver)
         if clash is not None:
             raise StateConflict(
                 _("%(name)s already has order #%(id)s from %(start)s to %(end)s.")
@@ -403,6 +407,16 @@ def order_assign(*, order: OrderRef, caregiver: Caregiver | int, actor, reason: 
             detail={"caregiver": caregiver.pk, "previous": previous},
         )
     return order
+
+
+def _caregiver_clash(order: Order, caregiver: Caregiver) -> Order | None:
+    """An order of the caregiver's, other than this one, planned or under way in its window: as read with
+    the order (`queries.order_locked`), or now."""
+    if not hasattr(order, "caregiver_clash"):
+        return CAREGIVER_CLASH.first(caregiver_id=caregiver.pk, order_id=order.pk, start=order.window_start, end=order.window_end)
+    if order.caregiver_clash is None:
+        return None
+    return Order.objects.only("pk", "window_start", "window_end").get(pk=order.caregiver_clash)
 
 
 def order_auto_dispatch(*, order_id: int) -> Order | None:

@@ -116,7 +116,7 @@ ORDER_LOCKED_DEFERS = (
 )
 
 
-def _order_locked_rows(*, order_id, may_view, everything, role, visit_end=None, **scope_parts) -> QuerySet:
+def _order_locked_rows(*, order_id, may_view, everything, role, visit_end=None, clash_caregiver_id=None, **scope_parts) -> QuerySet:
     from yiyang.accounts.scope import scope_from_prepared
     from yiyang.homecare.models import Order
 
@@ -127,6 +127,8 @@ def _order_locked_rows(*, order_id, may_view, everything, role, visit_end=None, 
         rows = rows.filter(_orders_visible_q(role, scope_from_prepared(**scope_parts), by_prefix=True))
     if visit_end is not None:
         rows = rows.annotate(**_check_out_reads(visit_end))
+    if clash_caregiver_id is not None:
+        rows = rows.annotate(caregiver_clash=_caregiver_clash_read(clash_caregiver_id))
     # of=("self",): lock the order row only, not the joined elder/item rows. The rating comes along
     # (one-to-one): rating and the audit ask whether there is one. One row: no ORDER BY (the model's
     # ordering made PostgreSQL sort it).
@@ -137,6 +139,19 @@ def _order_locked_rows(*, order_id, may_view, everything, role, visit_end=None, 
         .filter(pk=order_id)
         .order_by()
     )
+
+
+def _caregiver_clash_read(caregiver_id) -> Subquery:
+    """An assignment's overlap check (`_caregiver_clash`) for the order's own window, read with the order:
+    the id of one clashing order, or None. Sound because the caregiver's row, which serialises their
+    assignments, is locked before the order is read."""
+    from yiyang.homecare.models import Order
+    from yiyang.homecare.states import BUSY
+
+    clashing = Order.objects.filter(
+        caregiver_id=caregiver_id, status__in=BUSY, window_start__lt=OuterRef("window_end"), window_end__gt=OuterRef("window_start")
+    )
+    return Subquery(clashing.exclude(pk=OuterRef("pk")).order_by().values("pk")[:1])
 
 
 def _check_out_reads(visit_end) -> dict:
@@ -235,11 +250,12 @@ def _order_row(*, order_id) -> QuerySet:
 ORDER_ROW = PreparedQuery(_order_row, name="order_row")
 
 
-def order_locked(order_id: int, *, viewer=None, visit_end: datetime | None = None):
+def order_locked(order_id: int, *, viewer=None, visit_end: datetime | None = None, clash_caregiver_id: int | None = None):
     """The order under its row lock, with its elder, item, provider and caregiver; None when it does not
     exist or lies outside the viewer's scope (the same rule as `orders_visible_to`, in the same query).
     `visit_end`: a check-out's time; the order then also carries `tasks_done` and `visits_overlapping`
-    (`_check_out_reads`).
+    (`_check_out_reads`). `clash_caregiver_id`: a caregiver being assigned, whose row is locked; the
+    order then carries `caregiver_clash` (`_caregiver_clash_read`).
 
     The lifecycle's every write starts here, so the query is compiled once (`core.prepared`).
     """
@@ -248,6 +264,8 @@ def order_locked(order_id: int, *, viewer=None, visit_end: datetime | None = Non
     fixed, scope_values = UNSCOPED if viewer is None else scope_for_prepared(viewer, "order.view")
     if visit_end is not None:
         scope_values = {**scope_values, "visit_end": visit_end}
+    if clash_caregiver_id is not None:
+        scope_values = {**scope_values, "clash_caregiver_id": clash_caregiver_id}
     return ORDER_LOCKED.first(fixed=fixed, order_id=order_id, **scope_values)
 
 
