@@ -214,10 +214,12 @@ def test_a_statement_with_many_parameters_is_parsed_once(own_connection):
     assert _queries.MAX_CACHED_STATEMENT_LENGTH >= pg_backend.CACHED_STATEMENT_BYTES
     values = list(range(120))
     sql = "SELECT " + " + ".join(["%s::int"] * len(values)) + " AS total -- " + "x" * 4500
+    # Server-side binding (the default) and client-side binding (YIYANG_PG_SERVER_SIDE_BINDING=0) keep their own.
+    cache = _queries._query2pg if wrapper.features.uses_server_side_binding else _queries._query2pg_client
     with wrapper.cursor() as cursor:
         cursor.execute(sql, values)
-        parsed = _queries._query2pg.cache_info()
+        parsed = cache.cache_info()
         cursor.execute(sql, values)
         assert cursor.fetchone()[0] == sum(values)
-    after = _queries._query2pg.cache_info()
+    after = cache.cache_info()
     assert (after.hits, after.misses) == (parsed.hits + 1, parsed.misses)

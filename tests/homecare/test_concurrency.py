@@ -87,3 +87,65 @@ def test_two_ratings_of_one_order_at_once(postgres, restore_regions, transaction
         t.join(timeout=30)
     assert outcomes == {"first": "rated", "second": "already_rated"}, outcomes
     assert Rating.objects.filter(order=order).count() == 1 and Rating.objects.get(order=order).score == 5
+
+
+def test_a_check_out_sees_the_task_recorded_while_it_waited_for_the_order(
+    postgres, restore_regions, transactional_db, personas, elder, offerings, caregiver
+):
+    """The last task's request holds the order's lock; the check-out waits for it, then must find the task."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from tests.homecare.conftest import HOME
+
+    user = caregiver.user
+    order = place(elder, offerings["clean-home"].item, personas["operator"], hour=9)
+    ops.order_assign(order=order, caregiver=caregiver, actor=personas["dispatcher"])
+    end = timezone.now()
+    start = end - timedelta(minutes=order.item.standard_minutes)
+    ops.order_check_in(order=order, actor=user, lat=HOME[0], lng=HOME[1], device_time=start)
+    required = [t["code"] for t in order.item.tasks if t.get("required")]
+    assert len(required) >= 2
+    for code in required[:-1]:
+        ops.order_task_record(order=order, actor=user, task_code=code, outcome="done", device_time=start + timedelta(minutes=1))
+    holding = threading.Event()
+    outcomes: dict[str, object] = {}
+
+    def waiting_for_the_lock() -> bool:
+        deadline = time.monotonic() + 10
+        with connection.cursor() as cursor:
+            while time.monotonic() < deadline:
+                cursor.execute("SELECT count(*) FROM pg_locks WHERE NOT granted")
+                if cursor.fetchone()[0]:
+                    return True
+                time.sleep(0.02)
+        return False
+
+    def last_task() -> None:
+        try:
+            with transaction.atomic():
+                ops.order_task_record(
+                    order=order.pk, actor=user, task_code=required[-1], outcome="done", device_time=start + timedelta(minutes=2)
+                )
+                holding.set()
+                outcomes["check_out_waited"] = waiting_for_the_lock()
+        finally:
+            connections.close_all()
+
+    def check_out() -> None:
+        try:
+            holding.wait(timeout=10)
+            ops.order_check_out(order=order.pk, actor=user, lat=HOME[0], lng=HOME[1], device_time=end, elder_confirmed=True)
+            outcomes["check_out"] = "done"
+        except DomainError as exc:
+            outcomes["check_out"] = exc.code
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=last_task), threading.Thread(target=check_out)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    assert outcomes == {"check_out_waited": True, "check_out": "done"}, outcomes

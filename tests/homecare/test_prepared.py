@@ -75,6 +75,12 @@ def test_bound_sql_is_what_the_orm_compiles_for_the_same_values(elder, offerings
             {"order_id": 1, "region_paths": (), "provider_id": None, "user_id": 2},
         )
     )
+    # A check-out's and an assignment's reads travel with the order's locked read.
+    caregiver_phone = {"order_id": 1, "region_paths": (), "provider_id": None, "user_id": 2}
+    cases.append((ORDER_LOCKED, {**scoped, "role": "caregiver", "sees_region_elders": False}, {**caregiver_phone, "visit_end": now}))
+    cases.append(
+        (ORDER_LOCKED, {**scoped, "role": "dispatcher", "sees_region_elders": False}, {**caregiver_phone, "provider_id": 8, "clash_caregiver_id": 5})
+    )
     with transaction.atomic():  # select_for_update compiles only inside a transaction
         for query, fixed, values in cases:
             assert query.sql_for(fixed=fixed, **values) == orm_sql(query, fixed, values), (query.name, values)

@@ -148,7 +148,7 @@ def test_assign_names_a_caregiver_of_another_provider(client, api_client, person
     order = place(elder, offerings["clean-home"].item, personas["operator"])
     dispatcher = api_client(personas["dispatcher"])
     stranger = make_caregiver(other_provider, name="别家")
-    for caregiver_id in (stranger.pk, stranger.pk + 1000):
+    for caregiver_id in (stranger.pk, stranger.pk + 1000, 2**63):  # the last beyond any key: no row, not an error
         r = post(client, f"/api/v1/orders/{order.pk}/assign", dispatcher, {"caregiver_id": caregiver_id})
         assert r.status_code == 400 and r.json()["code"] == "unknown_caregiver" and r.json()["field"] == "caregiver_id", r.content
     order.refresh_from_db()

@@ -351,7 +351,9 @@ def order_assign(*, order: OrderRef, caregiver: Caregiver | int, actor, reason: 
         locked = CAREGIVER_LOCKED.first(caregiver_id=caregiver_id)
         if locked is None and not named_by_id:
             raise Caregiver.DoesNotExist
-        order = _locked(order, viewer, clash_caregiver_id=caregiver_id)
+        # The overlap check comes with the order only for a caregiver who exists: the order's read must
+        # not come back empty for an id no caregiver has (a refusal on caregiver_id below).
+        order = _locked(order, viewer, clash_caregiver_id=caregiver_id if locked is not None else None)
         if named_by_id and (locked is None or locked.provider_id != order.provider_id):
             raise DomainError(_("This caregiver does not work for the order's provider."), field="caregiver_id", code="unknown_caregiver")
         caregiver = locked
@@ -610,7 +612,7 @@ def order_check_out(
         _check(order, Action.CHECK_OUT)
         point = _coordinates(lat, lng)
         device_time = _device_time(device_time, now)
-        done = _tasks_done(order)
+        done = _tasks_done(order, [t["code"] for t in order.item.tasks if t.get("required")])
         missing = [t["label"] for t in order.item.tasks if t.get("required") and t["code"] not in done]
         if missing:
             raise DomainError(
@@ -639,15 +641,28 @@ def order_check_out(
 CHECKOUT_FIELDS = ("checkout_at", "checkout_received_at", "checkout_lat", "checkout_lng", "checkout_distance_m", "elder_confirmed")
 
 
-def _tasks_done(order: Order) -> set[str]:
-    """The codes of the tasks with an outcome: as read with the order (`queries.order_locked`), or now."""
+def _tasks_done(order: Order, required: list[str]) -> set[str]:
+    """The codes of the tasks with an outcome: as read with the order (`queries.order_locked`), or now.
+
+    Read with the order, they are as they were when that statement began, which may be before it got
+    the order's lock: a task recorded by a request that held the lock meanwhile would be missing. Outcomes
+    are only ever added, so the read can only miss some; when a required one seems missing, read again.
+    """
     if hasattr(order, "tasks_done"):
-        return set(order.tasks_done.split("\n")) if order.tasks_done else set()
+        done = set(order.tasks_done.split("\n")) if order.tasks_done else set()
+        if done.issuperset(required):
+            return done
     return {outcome.task_code for outcome in TASK_OUTCOMES.fetch(order_id=order.pk)}
 
 
 def _visits_overlapping_read(order: Order) -> list[int] | None:
-    """The overlapping visits read with the order for this check-out's time, or None if they were not."""
+    """The overlapping visits read with the order for this check-out's time, or None if they were not.
+
+    As they were when the order's read began (see `_tasks_done`): a visit of the caregiver's that another
+    request finished while this one waited for the order's lock is not among them. Visits of different
+    orders were never serialised (two overlapping check-outs at once never saw each other), so this only
+    widens a window the audit already had by the time of a lock wait.
+    """
     if not hasattr(order, "visits_overlapping"):
         return None
     return sorted(int(pk) for pk in order.visits_overlapping.split(",")) if order.visits_overlapping else []
