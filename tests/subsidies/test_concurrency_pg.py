@@ -175,3 +175,57 @@ def test_spends_of_one_provider_do_not_wait_for_each_other_but_settlement_waits_
     assert isinstance(results[2], OperationalError) and "lock timeout" in str(results[2]), results  # settlement did
     assert Spend.objects.filter(order_ref__in=["held", "other"]).count() == 2
     assert ledger_check(Account, Entry).ok
+
+
+def test_a_settlement_waiting_for_a_spend_is_not_overtaken_by_later_spends(restore_regions, transactional_db):
+    """The provider's months are a fair lock: spends that come after a waiting settlement wait behind it."""
+    _require_postgres()
+    import time
+
+    from django.db import OperationalError, transaction
+
+    from yiyang.subsidies.models import Settlement
+    from yiyang.subsidies.operations import current_period, settlement_close
+
+    officer = persona(Role.COUNTY_OFFICER, regions=("331102",))
+    provider = ProviderFactory()
+    programme = make_programme(officer)
+    first, later = ElderFactory(birth_date=date(1935, 1, 1)), ElderFactory(birth_date=date(1936, 1, 1))
+    grants_run_month(programme=programme, period=PERIOD, actor=officer)
+    spent, settling, release = threading.Event(), threading.Event(), threading.Event()
+
+    def spend_and_hold():
+        with transaction.atomic():
+            covered = vouchers_spend(elder=first, order_ref="held", category="meal", amount_fen=4000, actor=officer, provider=provider)
+            spent.set()
+            release.wait(timeout=20)
+        return covered
+
+    def settle():
+        spent.wait(timeout=10)
+        settling.set()
+        return settlement_close(provider=provider, period=current_period(), actor=officer)
+
+    def later_spend():
+        settling.wait(timeout=10)
+        try:
+            deadline = time.monotonic() + 10
+            with connection.cursor() as cursor:  # until the settlement waits for the first spend
+                while time.monotonic() < deadline:
+                    cursor.execute("SELECT count(*) FROM pg_locks WHERE NOT granted AND locktype = 'advisory'")
+                    if cursor.fetchone()[0]:
+                        break
+                    time.sleep(0.02)
+            with transaction.atomic():
+                with connection.cursor() as cursor:
+                    cursor.execute("SET LOCAL lock_timeout = '1s'")
+                return vouchers_spend(elder=later, order_ref="later", category="bath", amount_fen=3000, actor=officer, provider=provider)
+        finally:
+            release.set()
+
+    results = _race([spend_and_hold, settle, later_spend])
+    assert results[0] == 4000, results
+    assert isinstance(results[1], Settlement), results  # it went first, once the first spend committed
+    assert isinstance(results[2], OperationalError) and "lock timeout" in str(results[2]), results  # it waited behind
+    assert not Spend.objects.filter(order_ref="later").exists()
+    assert ledger_check(Account, Entry).ok

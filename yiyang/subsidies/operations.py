@@ -463,7 +463,7 @@ def _order_for(order_ref: str):
 
 def booking_period(provider_id: int) -> date:
     """The month new entries for a provider are booked in: this month, or the month after the last closed one.
-    Call with the provider row held against settlement (FOR UPDATE, or a spend's KEY SHARE)."""
+    Call with the provider's months held (`hold_provider_months`, or a spend's share of them)."""
     period = current_period()
     last_closed = Settlement.objects.filter(provider_id=provider_id).order_by("-period").values_list("period", flat=True).first()
     if last_closed is not None and last_closed >= period:
@@ -478,22 +478,36 @@ def _provider_account(kind: str, programme_id: int, provider_id: int) -> Account
 
 # Every paid home-care visit asks these: compiled once (core.prepared).
 SPEND_BY_REF = PreparedQuery(lambda *, order_ref: Spend.objects.filter(order_ref=order_ref).order_by(), name="spend_by_ref")
-# Spends of one provider hold its row in KEY SHARE mode, which they share: settlement, a refund or a change to
-# the provider (FOR UPDATE) waits for the spends under way and they for it, but a provider's check-outs no
-# longer queue behind one another until each has committed. Two spends of one reference still take turns, on
-# a lock for the reference itself (advisory, held to the end of the transaction): the second waits, then finds
-# the first one's spend. Both in one statement, as every paid visit takes them.
-SPEND_REFERENCE_LOCKS = 0x5370_656E  # the advisory locks' first key: a namespace for spend references
+# A provider's open month is held by a lock of PostgreSQL's own (advisory, to the end of the transaction):
+# shared by the spends booking into it, exclusive for settlement and refunds. So a provider's check-outs do
+# not queue behind one another until each commits (those paid from one programme still take turns on its
+# payable account), and, unlike a shared lock on the provider's row, the lock queue is fair: a settlement
+# waiting for the spends under way is not overtaken by the spends that come after it. Two spends of one
+# reference take turns on a lock of the reference's own: the second waits, then finds the first's spend.
+# A spend takes both in one statement, as every paid visit does. On SQLite, writers take turns anyway.
+PROVIDER_MONTHS, SPEND_REFERENCES = 0x5072_6F76, 0x5370_656E  # the advisory locks' first keys (namespaces)
+
+
+def _provider_key(provider_id: int) -> int:
+    return provider_id & 0x7FFF_FFFF  # the lock's second key is 32-bit: providers beyond share a key, and only wait more
 
 
 def _hold_for_spend(*, provider_id: int, order_ref: str) -> None:
-    if not connection.features.has_select_for_update:
-        return  # SQLite: writers take the whole database in turn (core.sqlite)
-    provider_table, pk = connection.ops.quote_name(Provider._meta.db_table), connection.ops.quote_name(Provider._meta.pk.column)
+    if connection.vendor != "postgresql":
+        return
     hot_cursor(connection).execute(
-        f"SELECT pg_advisory_xact_lock(%s, hashtext(%s)) FROM {provider_table} WHERE {pk} = %s FOR KEY SHARE",  # noqa: S608 (identifiers from the model's meta)
-        [SPEND_REFERENCE_LOCKS, order_ref, provider_id],
+        "SELECT pg_advisory_xact_lock_shared(%s, %s), pg_advisory_xact_lock(%s, hashtext(%s))",
+        [PROVIDER_MONTHS, _provider_key(provider_id), SPEND_REFERENCES, order_ref],
     )
+
+
+def hold_provider_months(provider_id: int) -> None:
+    """Wait for the provider's spends under way, and keep new ones waiting, to the end of the transaction.
+    Take it before the provider's row: a spend's commit checks its foreign key on that row."""
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [PROVIDER_MONTHS, _provider_key(provider_id)])
 
 
 PROGRAMMES_NOT_DRAFT = PreparedQuery(
@@ -538,7 +552,7 @@ def vouchers_spend(
             lots = sorted(lock_accounts(Account, candidates.values_list("pk", flat=True)).values(), key=lambda a: (a.period, a.pk))
             lots = [lot for lot in lots if lot.balance > 0]
             payables = {}
-            for programme_id in {lot.programme_id for lot in lots}:
+            for programme_id in sorted({lot.programme_id for lot in lots}):  # one order for all: spends run side by side
                 payables[programme_id] = _provider_account(AccountKind.PROVIDER, programme_id, provider.pk).pk
             locked = lock_accounts(Account, payables.values())
             period = booking_period(provider.pk)
@@ -605,6 +619,7 @@ def vouchers_refund(*, order_ref: str, actor) -> int:
     spend = Spend.objects.filter(order_ref=(order_ref or "").strip()).first()
     if spend is None:
         return 0
+    hold_provider_months(spend.provider_id)
     Provider.objects.select_for_update().filter(pk=spend.provider_id).first()
     spend = Spend.objects.select_for_update().get(pk=spend.pk)
     done = Refund.objects.filter(spend=spend).first()
@@ -736,6 +751,7 @@ def settlement_close(*, provider: Provider, period, actor) -> Settlement:
     period = parse_period(period)
     if period > current_period():
         raise DomainError(_("A month can be closed only once it has begun."), field="period")
+    hold_provider_months(provider.pk)
     Provider.objects.select_for_update().filter(pk=provider.pk).first()
     if Settlement.objects.filter(provider=provider, period=period).exists():
         raise StateConflict(_("This month is already closed for this provider."), field="period", code="closed")
