@@ -1,11 +1,12 @@
 """Two spends of the same balance, in real concurrent transactions on PostgreSQL: exactly one succeeds."""
 
 import threading
+import time
 from datetime import date
 from urllib.parse import urlparse
 
 import pytest
-from django.db import connection, connections
+from django.db import OperationalError, connection, connections, transaction
 
 from tests.factories import ElderFactory, ProviderFactory, persona
 from tests.services import require_service
@@ -13,8 +14,8 @@ from tests.subsidies.conftest import PERIOD, make_programme
 from yiyang.accounts.roles import Role
 from yiyang.core.errors import StateConflict
 from yiyang.subsidies.ledger import ledger_check
-from yiyang.subsidies.models import Account, AccountKind, Entry, Spend
-from yiyang.subsidies.operations import grants_run_month, vouchers_spend
+from yiyang.subsidies.models import Account, AccountKind, Entry, Settlement, Spend
+from yiyang.subsidies.operations import current_period, grants_run_month, settlement_close, vouchers_spend
 
 pytestmark = pytest.mark.services
 
@@ -124,38 +125,56 @@ def test_two_concurrent_redemptions_of_one_hour_balance(restore_regions, transac
     assert ledger_check(HourAccount, HourEntry).ok
 
 
-def test_spends_of_one_provider_do_not_wait_for_each_other_but_settlement_waits_for_them(restore_regions, transactional_db):
-    _require_postgres()
-    from django.db import OperationalError, transaction
-
-    from yiyang.subsidies.operations import current_period, settlement_close
-
+def _two_elders_with_vouchers():
+    """An officer, a provider, and two elders whose vouchers of one programme are granted for PERIOD."""
     officer = persona(Role.COUNTY_OFFICER, regions=("331102",))
     provider = ProviderFactory()
     programme = make_programme(officer)
-    first, second = ElderFactory(birth_date=date(1935, 1, 1)), ElderFactory(birth_date=date(1936, 1, 1))
+    elders = ElderFactory(birth_date=date(1935, 1, 1)), ElderFactory(birth_date=date(1936, 1, 1))
     grants_run_month(programme=programme, period=PERIOD, actor=officer)
-    spent, tried, release = threading.Event(), threading.Event(), threading.Event()
+    return officer, provider, elders
 
-    def spend_and_hold():
-        # The first spend stays open, its provider row held, until the others have tried.
+
+def _spend_held_open(*, elder, provider, officer, spent: threading.Event, release: threading.Event):
+    """A spend whose transaction stays open (its share of the provider's months held) until `release`."""
+
+    def run():
         with transaction.atomic():
-            covered = vouchers_spend(elder=first, order_ref="held", category="meal", amount_fen=4000, actor=officer, provider=provider)
+            covered = vouchers_spend(elder=elder, order_ref="held", category="meal", amount_fen=4000, actor=officer, provider=provider)
             spent.set()
             release.wait(timeout=20)
         return covered
 
-    def within(seconds, call):
-        with transaction.atomic():
-            with connection.cursor() as cursor:
-                cursor.execute(f"SET LOCAL lock_timeout = '{int(seconds * 1000)}ms'")
-            return call()
+    return run
+
+
+def _within(seconds: float, call):
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute(f"SET LOCAL lock_timeout = '{int(seconds * 1000)}ms'")
+        return call()
+
+
+def _until_a_lock_is_awaited(locktype: str) -> None:
+    deadline = time.monotonic() + 10
+    with connection.cursor() as cursor:
+        while time.monotonic() < deadline:
+            cursor.execute("SELECT count(*) FROM pg_locks WHERE NOT granted AND locktype = %s", [locktype])
+            if cursor.fetchone()[0]:
+                return
+            time.sleep(0.02)
+
+
+def test_spends_of_one_provider_do_not_wait_for_each_other_but_settlement_waits_for_them(restore_regions, transactional_db):
+    _require_postgres()
+    officer, provider, (first, second) = _two_elders_with_vouchers()
+    spent, tried, release = threading.Event(), threading.Event(), threading.Event()
 
     def another_spend():
         spent.wait(timeout=10)
         try:
-            # A visit the vouchers do not cover: all it shares with the first spend is the provider's row.
-            return within(
+            # A visit the vouchers do not cover: all it shares with the first spend is the provider's months.
+            return _within(
                 2,
                 lambda: vouchers_spend(elder=second, order_ref="other", category="bath", amount_fen=3000, actor=officer, provider=provider),
             )
@@ -165,11 +184,13 @@ def test_spends_of_one_provider_do_not_wait_for_each_other_but_settlement_waits_
     def settle():
         tried.wait(timeout=10)
         try:
-            return within(0.5, lambda: settlement_close(provider=provider, period=current_period(), actor=officer))
+            return _within(0.5, lambda: settlement_close(provider=provider, period=current_period(), actor=officer))
         finally:
             release.set()
 
-    results = _race([spend_and_hold, another_spend, settle])
+    results = _race(
+        [_spend_held_open(elder=first, provider=provider, officer=officer, spent=spent, release=release), another_spend, settle]
+    )
     assert results[0] == 4000, results
     assert results[1] == 0, results  # it did not wait for the first spend to commit
     assert isinstance(results[2], OperationalError) and "lock timeout" in str(results[2]), results  # settlement did
@@ -180,26 +201,8 @@ def test_spends_of_one_provider_do_not_wait_for_each_other_but_settlement_waits_
 def test_a_settlement_waiting_for_a_spend_is_not_overtaken_by_later_spends(restore_regions, transactional_db):
     """The provider's months are a fair lock: spends that come after a waiting settlement wait behind it."""
     _require_postgres()
-    import time
-
-    from django.db import OperationalError, transaction
-
-    from yiyang.subsidies.models import Settlement
-    from yiyang.subsidies.operations import current_period, settlement_close
-
-    officer = persona(Role.COUNTY_OFFICER, regions=("331102",))
-    provider = ProviderFactory()
-    programme = make_programme(officer)
-    first, later = ElderFactory(birth_date=date(1935, 1, 1)), ElderFactory(birth_date=date(1936, 1, 1))
-    grants_run_month(programme=programme, period=PERIOD, actor=officer)
+    officer, provider, (first, later) = _two_elders_with_vouchers()
     spent, settling, release = threading.Event(), threading.Event(), threading.Event()
-
-    def spend_and_hold():
-        with transaction.atomic():
-            covered = vouchers_spend(elder=first, order_ref="held", category="meal", amount_fen=4000, actor=officer, provider=provider)
-            spent.set()
-            release.wait(timeout=20)
-        return covered
 
     def settle():
         spent.wait(timeout=10)
@@ -209,21 +212,15 @@ def test_a_settlement_waiting_for_a_spend_is_not_overtaken_by_later_spends(resto
     def later_spend():
         settling.wait(timeout=10)
         try:
-            deadline = time.monotonic() + 10
-            with connection.cursor() as cursor:  # until the settlement waits for the first spend
-                while time.monotonic() < deadline:
-                    cursor.execute("SELECT count(*) FROM pg_locks WHERE NOT granted AND locktype = 'advisory'")
-                    if cursor.fetchone()[0]:
-                        break
-                    time.sleep(0.02)
-            with transaction.atomic():
-                with connection.cursor() as cursor:
-                    cursor.execute("SET LOCAL lock_timeout = '1s'")
-                return vouchers_spend(elder=later, order_ref="later", category="bath", amount_fen=3000, actor=officer, provider=provider)
+            _until_a_lock_is_awaited("advisory")  # the settlement's, behind the first spend
+            return _within(
+                1,
+                lambda: vouchers_spend(elder=later, order_ref="later", category="bath", amount_fen=3000, actor=officer, provider=provider),
+            )
         finally:
             release.set()
 
-    results = _race([spend_and_hold, settle, later_spend])
+    results = _race([_spend_held_open(elder=first, provider=provider, officer=officer, spent=spent, release=release), settle, later_spend])
     assert results[0] == 4000, results
     assert isinstance(results[1], Settlement), results  # it went first, once the first spend committed
     assert isinstance(results[2], OperationalError) and "lock timeout" in str(results[2]), results  # it waited behind
