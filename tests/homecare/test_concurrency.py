@@ -4,6 +4,7 @@ Real concurrent transactions on PostgreSQL (one connection per thread). On SQLit
 this test; IMMEDIATE transactions serialise writers there by construction.
 """
 
+import functools
 import os
 import threading
 import time
@@ -27,6 +28,15 @@ def postgres():
         pytest.skip("runs when the suite runs on PostgreSQL (DATABASE_URL=postgres://…)")
 
 
+def side_by_side(*calls) -> None:
+    """Run each call in a thread of its own (its own connection), and wait for all."""
+    threads = [threading.Thread(target=call) for call in calls]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+
+
 def test_concurrent_assignments_of_one_caregiver(postgres, restore_regions, transactional_db, personas, elder, offerings, caregiver):
     for _ in range(5):  # several rounds: a race that is lost once in a while still shows
         first = place(elder, offerings["clean-home"].item, personas["operator"], hour=9)
@@ -44,11 +54,7 @@ def test_concurrent_assignments_of_one_caregiver(postgres, restore_regions, tran
             finally:
                 connections.close_all()
 
-        threads = [threading.Thread(target=assign, args=(o,)) for o in (first, second)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(timeout=30)
+        side_by_side(*(functools.partial(assign, o) for o in (first, second)))
         assert sorted(outcomes.values()) == ["assigned", "caregiver_busy"], outcomes
         assert Order.objects.filter(pk__in=[first.pk, second.pk], caregiver=caregiver, status="assigned").count() == 1
         Order.objects.filter(pk__in=[first.pk, second.pk]).update(status="cancelled")
@@ -80,11 +86,7 @@ def test_two_ratings_of_one_order_at_once(postgres, restore_regions, transaction
         finally:
             connections.close_all()
 
-    threads = [threading.Thread(target=first), threading.Thread(target=second)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=30)
+    side_by_side(first, second)
     assert outcomes == {"first": "rated", "second": "already_rated"}, outcomes
     assert Rating.objects.filter(order=order).count() == 1 and Rating.objects.get(order=order).score == 5
 
@@ -143,9 +145,5 @@ def test_a_check_out_sees_the_task_recorded_while_it_waited_for_the_order(
         finally:
             connections.close_all()
 
-    threads = [threading.Thread(target=last_task), threading.Thread(target=check_out)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=30)
+    side_by_side(last_task, check_out)
     assert outcomes == {"check_out_waited": True, "check_out": "done"}, outcomes

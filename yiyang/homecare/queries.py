@@ -145,29 +145,17 @@ def _caregiver_clash_read(caregiver_id) -> Subquery:
     """An assignment's overlap check (`_caregiver_clash`) for the order's own window, read with the order:
     the id of one clashing order, or None. Sound because the caregiver's row, which serialises their
     assignments, is locked before the order is read."""
-    from yiyang.homecare.models import Order
-    from yiyang.homecare.states import BUSY
-
-    clashing = Order.objects.filter(
-        caregiver_id=caregiver_id, status__in=BUSY, window_start__lt=OuterRef("window_end"), window_end__gt=OuterRef("window_start")
-    )
-    return Subquery(clashing.exclude(pk=OuterRef("pk")).order_by().values("pk")[:1])
+    this = {"order_id": OuterRef("pk"), "start": OuterRef("window_start"), "end": OuterRef("window_end")}
+    return Subquery(_caregiver_clash(caregiver_id=caregiver_id, **this).values("pk"))
 
 
 def _check_out_reads(visit_end) -> dict:
     """What a check-out asks besides the order, read with it: the tasks with an outcome (codes, one per
     line) and the caregiver's other visits overlapping this one if it ends at `visit_end` (ids, comma
     separated), as `_task_outcomes` and `_visits_overlapping` read them. Two statements fewer per visit."""
-    from yiyang.homecare.models import Order, OrderStatus, TaskOutcome
-
-    tasks_done = TaskOutcome.objects.filter(order_id=OuterRef("pk")).order_by().values("order_id")
-    overlapping = (
-        Order.objects.filter(caregiver_id=OuterRef("caregiver_id"), checkin_at__lt=visit_end, checkout_at__gt=OuterRef("checkin_at"))
-        .exclude(pk=OuterRef("pk"))
-        .exclude(status=OrderStatus.NOT_HOME)
-        .order_by()
-        .values("caregiver_id")
-    )
+    tasks_done = _task_outcomes(order_id=OuterRef("pk")).values("order_id")
+    this = {"caregiver_id": OuterRef("caregiver_id"), "order_id": OuterRef("pk"), "checkin_at": OuterRef("checkin_at")}
+    overlapping = _visits_overlapping(**this, checkout_at=visit_end).values("caregiver_id")
     return {
         "tasks_done": Subquery(tasks_done.annotate(codes=StringAgg("task_code", Value("\n"))).values("codes")),
         "visits_overlapping": Subquery(overlapping.annotate(ids=StringAgg(Cast("pk", TextField()), Value(","))).values("ids")),
